@@ -1,0 +1,8 @@
+// Every engine feature installs its routes and hooks here, one line each.
+import type { Engine } from './server.js';
+import { engineRoutes } from './routes/engine.js';
+import { spriteRoutes } from './routes/sprites.js';
+
+export function installFeatures(engine: Engine): void {
+  engine.router.add(...engineRoutes(engine), ...spriteRoutes(engine));
+}

@@ -1,0 +1,152 @@
+// The local engine's HTTP/WebSocket server: 127.0.0.1 only, every request needs the bearer token.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { tokenMatches } from './auth.js';
+import { HttpError, SERVER_VERSION, errorBody, sendError } from './http.js';
+import { Router } from './router.js';
+import { SpriteStore, StoreError } from './store.js';
+import { installFeatures } from './features.js';
+
+export interface EngineOptions {
+  dataDir: string;
+  token: string;
+  host?: string;
+  port?: number;
+}
+
+export class Engine {
+  readonly store: SpriteStore;
+  readonly router = new Router();
+  readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  readonly startedAt = new Date();
+  private server: Server | undefined;
+  /** Closers registered by subsystems (sessions, proxies) to run on shutdown. */
+  private readonly closers: Array<() => Promise<void> | void> = [];
+  private readonly stopHooks: Array<(name: string) => Promise<void> | void> = [];
+
+  constructor(readonly options: EngineOptions) {
+    this.store = new SpriteStore(options.dataDir);
+    installFeatures(this);
+  }
+
+  onClose(fn: () => Promise<void> | void): void {
+    this.closers.push(fn);
+  }
+
+  /**
+   * Subsystems that run things in a sprite (sessions, proxies) register here how to stop them all.
+   * Used before a delete and before a checkpoint restore.
+   */
+  onStopSprite(fn: (name: string) => Promise<void> | void): void {
+    this.stopHooks.push(fn);
+  }
+
+  /** Stop everything running in a sprite (its sessions, its proxied connections). */
+  async stopSprite(name: string): Promise<void> {
+    for (const hook of this.stopHooks) await hook(name);
+  }
+
+  async deleteSprite(name: string): Promise<void> {
+    this.store.require(name);
+    await this.stopSprite(name);
+    await this.store.delete(name);
+  }
+
+  get url(): string {
+    const addr = this.server?.address() as AddressInfo | null;
+    if (!addr) throw new Error('engine is not listening');
+    return `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  }
+
+  async start(): Promise<void> {
+    await this.store.load();
+    const server = createServer((req, res) => void this.handleRequest(req, res));
+    server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
+    // Keep-alive sockets must not hold the engine open on shutdown.
+    server.keepAliveTimeout = 5000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.closers.reverse()) await fn();
+    for (const client of this.wss.clients) client.terminate();
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Complete a WebSocket upgrade that a route accepted. */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, headers: Record<string, string> = {}): Promise<WebSocket> {
+    return new Promise((resolve) => {
+      const onHeaders = (lines: string[]) => {
+        lines.push(`Sprite-Version: ${SERVER_VERSION}`);
+        for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+      };
+      // handleUpgrade writes the 101 response synchronously, so the listener sees only this upgrade.
+      this.wss.on('headers', onHeaders);
+      try {
+        this.wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
+      } finally {
+        this.wss.off('headers', onHeaders);
+      }
+    });
+  }
+
+  private async handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (!tokenMatches(req, this.options.token)) {
+        throw new HttpError(401, 'unauthorized', 'Missing or invalid authentication');
+      }
+      const url = new URL(req.url ?? '/', 'http://engine');
+      const { route, params } = this.router.findHttp(req.method ?? 'GET', url.pathname);
+      await route.handle({ req, res, params, query: url.searchParams });
+    } catch (err) {
+      sendError(res, toHttpError(err));
+    }
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    try {
+      if (!tokenMatches(req, this.options.token)) {
+        throw new HttpError(401, 'unauthorized', 'Missing or invalid authentication');
+      }
+      const url = new URL(req.url ?? '/', 'http://engine');
+      const { route, params } = this.router.findUpgrade(url.pathname);
+      await route.handle({ req, socket, head, params, query: url.searchParams });
+    } catch (err) {
+      rejectUpgrade(socket, toHttpError(err));
+    }
+  }
+}
+
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof StoreError) return new HttpError(err.status, err.code, err.message);
+  return new HttpError(500, 'internal_error', (err as Error)?.message ?? String(err));
+}
+
+/** Answer a refused upgrade with a plain HTTP response carrying the usual JSON error body. */
+export function rejectUpgrade(socket: Duplex, err: HttpError): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(errorBody(err.status, err.code, err.message, err.extra));
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict' }[err.status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${err.status} ${reason}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Sprite-Version: ${SERVER_VERSION}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decodeFrame, encodeFrame, clampExitCode, type Frame } from '../../src/protocol/frames.js';
+
+const dataFrame = fc.record({
+  kind: fc.constantFrom('stdin' as const, 'stdout' as const, 'stderr' as const),
+  data: fc.uint8Array({ maxLength: 512 }),
+});
+const anyFrame: fc.Arbitrary<Frame> = fc.oneof(
+  dataFrame,
+  fc.record({ kind: fc.constant('exit' as const), code: fc.integer({ min: 0, max: 255 }) }),
+  fc.constant({ kind: 'stdinEof' as const }),
+);
+
+describe('exec frame codec', () => {
+  it('round-trips every frame', () => {
+    fc.assert(
+      fc.property(anyFrame, (frame) => {
+        expect(decodeFrame(encodeFrame(frame))).toEqual(frame);
+      }),
+    );
+  });
+
+  it('never throws on arbitrary bytes, and unknown ids are error values', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const decoded = decodeFrame(bytes);
+        if (bytes.length === 0 || bytes[0]! > 4) expect(decoded.kind).toBe('error');
+      }),
+    );
+  });
+
+  it('puts the stream byte first and no length prefix', () => {
+    expect([...encodeFrame({ kind: 'stdout', data: Uint8Array.of(104, 105) })]).toEqual([1, 104, 105]);
+    expect([...encodeFrame({ kind: 'stdinEof' })]).toEqual([4]);
+    expect([...encodeFrame({ kind: 'exit', code: 300 })]).toEqual([3, 255]);
+  });
+
+  it('refuses an exit frame that is not exactly one code byte', () => {
+    expect(decodeFrame(Uint8Array.of(3))).toEqual({ kind: 'error', reason: 'exit frame must carry exactly one byte, got 0' });
+    expect(decodeFrame(Uint8Array.of(3, 1, 2)).kind).toBe('error');
+    expect(decodeFrame(Uint8Array.of(4, 0)).kind).toBe('error');
+    expect(decodeFrame(Uint8Array.of(9, 1))).toEqual({ kind: 'error', reason: 'unknown stream id 0x09' });
+  });
+
+  it('clamps exit codes to one byte', () => {
+    expect(clampExitCode(0)).toBe(0);
+    expect(clampExitCode(255)).toBe(255);
+    expect(clampExitCode(256)).toBe(255);
+    expect(clampExitCode(-1)).toBe(255);
+    expect(clampExitCode(Number.NaN)).toBe(255);
+  });
+});
