@@ -8,12 +8,16 @@ import { HttpError, SERVER_VERSION, errorBody, sendError } from './http.js';
 import { Router } from './router.js';
 import { SpriteStore, StoreError } from './store.js';
 import { installFeatures } from './features.js';
+import type { SpriteDriver } from './driver.js';
+import { HostDriver } from './drivers/host.js';
 
 export interface EngineOptions {
   dataDir: string;
   token: string;
   host?: string;
   port?: number;
+  /** How sprites run; the host driver when not given. */
+  driver?: SpriteDriver;
 }
 
 export class Engine {
@@ -21,6 +25,7 @@ export class Engine {
   readonly router = new Router();
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
   readonly startedAt = new Date();
+  readonly driver: SpriteDriver;
   private server: Server | undefined;
   /** Closers registered by subsystems (sessions, proxies) to run on shutdown. */
   private readonly closers: Array<() => Promise<void> | void> = [];
@@ -28,6 +33,7 @@ export class Engine {
 
   constructor(readonly options: EngineOptions) {
     this.store = new SpriteStore(options.dataDir);
+    this.driver = options.driver ?? new HostDriver();
     installFeatures(this);
   }
 

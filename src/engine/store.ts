@@ -1,6 +1,6 @@
 // Durable sprite records. Layout under the data dir:
 //   sprites/<name>/sprite.json   metadata, written atomically
-//   sprites/<name>/fs/           the sprite's filesystem (home directory of its commands)
+//   sprites/<name>/fs/           the sprite's disk; fs/home/sprite is its commands' home
 //   trash/                       directories being deleted (a crash mid-delete leaves them here)
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,9 +35,17 @@ export class SpriteStore {
     return join(this.spritesDir, name);
   }
 
-  /** The sprite's filesystem: its commands' home and default working directory. */
+  /**
+   * The sprite's disk: everything the sprite writes. Checkpoints copy it; the sandbox driver uses it
+   * as the writable layer over the host's root. It holds home/sprite, the home of its commands.
+   */
   fsDirOf(name: string): string {
     return join(this.dirOf(name), 'fs');
+  }
+
+  /** The home and default working directory of the sprite's commands, as a host path. */
+  homeDirOf(name: string): string {
+    return join(this.fsDirOf(name), 'home', 'sprite');
   }
 
   /** Load every sprite; finish or discard what a crash left half done. */
@@ -102,7 +110,7 @@ export class SpriteStore {
         version: 'local',
         primary_region: 'local',
       };
-      await mkdir(this.fsDirOf(name), { recursive: true, mode: 0o755 });
+      await mkdir(this.homeDirOf(name), { recursive: true, mode: 0o755 });
       await this.writeMeta(sprite);
       this.sprites.set(name, sprite);
       return sprite;
