@@ -2,7 +2,11 @@
 import type { Engine } from './server.js';
 import { engineRoutes } from './routes/engine.js';
 import { spriteRoutes } from './routes/sprites.js';
+import { checkpointRoutes } from './routes/checkpoints.js';
+import { policyRoutes } from './routes/policy.js';
 
 export function installFeatures(engine: Engine): void {
   engine.router.add(...engineRoutes(engine), ...spriteRoutes(engine));
+  engine.router.add(...checkpointRoutes(engine));
+  engine.router.add(...policyRoutes(engine));
 }
