@@ -21,7 +21,6 @@ export async function operationView(json: boolean, startText: string): Promise<O
   let text = startText;
   let spinner: Progress = await progress(text);
   const tty = process.stderr.isTTY === true;
-  if (!tty) notice(startText);
   // Print around the spinner: stop it, write, start it again with the same text.
   const around = async (write: () => void) => {
     spinner.stop();

@@ -35,7 +35,7 @@ export async function deleteCheckpoint(api: ApiClient, name: string, id: string)
       throw new ApiError({
         status: 409,
         code: err.code,
-        message: `${id} is the active checkpoint of ${name} (the one its disk was last created from or restored to) and cannot be deleted; create a newer checkpoint or restore another one first (server said: ${err.message})`,
+        message: `${id} is the active checkpoint of ${name} (the one its disk was last created from or restored to) and cannot be deleted; create a newer checkpoint or restore another one first`,
         body: err.body,
         method: err.method,
         url: err.url,
