@@ -36,6 +36,7 @@ export function domainPatternProblem(pattern: unknown): string | null {
   if (pattern === '*') return null;
   const name = pattern.startsWith('*.') ? pattern.slice(2) : pattern;
   const shape = 'a domain is an exact name (example.com), a suffix wildcard (*.example.com) or * alone';
+  if (pattern === '') return `domain is empty: ${shape}`;
   if (name === '') return `domain ${JSON.stringify(pattern)} is empty after "*.": ${shape}`;
   if (name.length > 253) return `domain ${JSON.stringify(pattern)} is longer than 253 characters`;
   if (name.includes('*')) return `domain ${JSON.stringify(pattern)} has a wildcard that is not a leading "*.": ${shape}`;
