@@ -118,9 +118,9 @@ describe('checkpoint commands against the local engine', () => {
 });
 
 describe('checkpoint commands against a hostile server', () => {
-  const home = isolatedEnv();
-  afterAll(() => home.cleanup());
-  const env = () => ({ ...home.env, SPRITES_TOKEN: 'hostile-token' });
+  const client = isolatedEnv();
+  afterAll(() => client.cleanup());
+  const env = () => ({ ...client.env, SPRITES_TOKEN: 'hostile-token' });
   const ndjson = (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   const line = (e: object) => JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n';
 
