@@ -11,6 +11,8 @@ import { StreamId, decodeFrame, encodeFrame } from '../protocol/frames.js';
 /** The server pings; a client silent this long (no pong, no message) is dropped. */
 const PING_INTERVAL_MS = 15_000;
 const DEAD_AFTER_MS = 45_000;
+/** Largest payload of one frame in an HTTP exec response. */
+const HTTP_FRAME_PAYLOAD = 16 * 1024;
 
 export function sessionInfo(session: Session, isOwner: boolean, replayFrom: number): SessionInfoMessage & { replay_from: number } {
   return {
@@ -109,7 +111,11 @@ export function attachHttp(req: IncomingMessage, res: ServerResponse, session: S
   const client: SessionClient = {
     output(chunk) {
       if (done) return;
-      res.write(encodeFrame({ kind: chunk.stream === 1 ? 'stdout' : 'stderr', data: chunk.data }));
+      // Frames have no length: small ones, one per HTTP chunk, give a reader its best chance.
+      for (let at = 0; at < chunk.data.byteLength; at += HTTP_FRAME_PAYLOAD) {
+        const data = chunk.data.subarray(at, at + HTTP_FRAME_PAYLOAD);
+        res.write(encodeFrame({ kind: chunk.stream === 1 ? 'stdout' : 'stderr', data }));
+      }
     },
     exit(code) {
       if (done) return;
