@@ -2,7 +2,11 @@
 import type { Engine } from './server.js';
 import { engineRoutes } from './routes/engine.js';
 import { spriteRoutes } from './routes/sprites.js';
+import { installExec } from './routes/exec.js';
+import { installPorts } from './routes/ports.js';
 
 export function installFeatures(engine: Engine): void {
   engine.router.add(...engineRoutes(engine), ...spriteRoutes(engine));
+  installExec(engine);
+  installPorts(engine);
 }
