@@ -2,7 +2,9 @@
 import type { Engine } from './server.js';
 import { engineRoutes } from './routes/engine.js';
 import { spriteRoutes } from './routes/sprites.js';
+import { installProxy } from './routes/proxy.js';
 
 export function installFeatures(engine: Engine): void {
   engine.router.add(...engineRoutes(engine), ...spriteRoutes(engine));
+  installProxy(engine);
 }
