@@ -28,8 +28,9 @@ export default class Proxy extends SpritesCommand {
   ];
   static override strict = false;
   static override args = {
-    name: Args.string({ description: 'sprite name (default: from .sprite)' }),
-    ports: Args.string({ description: 'PORT | LOCAL:REMOTE | 0:REMOTE, several allowed' }),
+    // ignoreStdin: oclif would otherwise read a missing argument from piped stdin, which -W forwards.
+    name: Args.string({ description: 'sprite name (default: from .sprite)', ignoreStdin: true }),
+    ports: Args.string({ description: 'PORT | LOCAL:REMOTE | 0:REMOTE, several allowed', ignoreStdin: true }),
   };
   static override flags = {
     bind: Flags.string({ description: 'local address to listen on (default: 127.0.0.1 and ::1); a non-loopback address is reachable by other machines' }),

@@ -129,7 +129,11 @@ export class Tunnel {
 
   /** Close for a shutdown: a clean close when open, else give up on the handshake. */
   close(): void {
-    if (this.state === 'open' && this.ws.readyState === WebSocket.OPEN) this.ws.close(PROXY_CLOSE_GOING_AWAY, 'proxy shutting down');
+    if (this.state === 'open' && this.ws.readyState === WebSocket.OPEN) {
+      // A paused socket would never read the server's close frame.
+      this.ws.resume();
+      this.ws.close(PROXY_CLOSE_GOING_AWAY, 'proxy shutting down');
+    }
     else this.ws.terminate();
   }
 

@@ -83,7 +83,11 @@ function serveProxy(engine: Engine, sprite: string, ws: WebSocket, track: (sprit
     finished = true;
     clearTimeout(initTimer);
     untrack();
-    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason(why));
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
+      // A paused socket would never read the peer's close frame.
+      ws.resume();
+      ws.close(code, reason(why));
+    }
     if (target && !target.destroyed) {
       if (code === PROXY_CLOSE_NORMAL) target.end(() => target!.destroy());
       else reset(target);
