@@ -42,6 +42,8 @@ export function sendError(res: ServerResponse, err: HttpError): void {
     res.destroy(err);
     return;
   }
+  // A request body left unread (too large, refused early) makes the connection unusable for the next request.
+  if (!res.req.complete) res.setHeader('connection', 'close');
   sendJson(res, err.status, errorBody(err.status, err.code, err.message, err.extra));
 }
 
