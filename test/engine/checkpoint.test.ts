@@ -167,6 +167,9 @@ describe('checkpoint input validation', () => {
     await createSprite('cp-paths');
     await checkpoint('cp-paths');
     for (const path of [
+      '/v1/sprites/cp-paths/checkpoints/..',
+      '/v1/sprites/cp-paths/checkpoints/%2e%2e',
+      '/v1/sprites/cp-paths/checkpoints/../../cp-paths/checkpoints/v0',
       '/v1/sprites/cp-paths/checkpoints/..%2F..%2Fcp-paths',
       '/v1/sprites/cp-paths/checkpoints/%2Fetc%2Fpasswd',
       '/v1/sprites/cp-paths/checkpoints/v0%00',
@@ -180,11 +183,8 @@ describe('checkpoint input validation', () => {
       expect([400, 404], `POST ${path}/restore`).toContain(await rawStatus('POST', `${path}/restore`));
     }
     expect(existsSync(join(engine.dataDir, 'sprites', 'cp-paths', 'checkpoints', 'state.json'))).toBe(true);
-    // Dot segments are URL syntax, resolved before routing: `checkpoints/..` is the sprite itself,
-    // never a checkpoint id, and `sprites/..` leaves the API's own namespace only to find no route.
-    expect(await rawStatus('DELETE', '/v1/sprites/cp-paths/checkpoints/%2e%2e/checkpoints/v9')).toBe(404);
-    expect(await rawStatus('GET', '/v1/sprites/../../etc/passwd')).toBe(404);
-    expect(await rawStatus('POST', '/v1/sprites/cp-paths/checkpoints/../checkpoints/v0/restore')).toBe(200);
+    expect([400, 404]).toContain(await rawStatus('GET', '/v1/sprites/../../etc/passwd'));
+    expect((await engineFetch(engine, '/v1/sprites/cp-paths/checkpoints/v0')).status).toBe(200);
   });
 
   it('copies a planted symlink as a link and never writes through one on restore', async () => {
