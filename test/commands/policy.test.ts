@@ -74,8 +74,6 @@ describe('network policy commands', () => {
   it.each([
     ['{"rules":[{"domain":"a.com","action":"allow","ttl":5}]}', /rules\[0\]: unknown key "ttl"/],
     ['{"rules":[{"domain":"a.com","action":"allow"},{"include":"all"}]}', /rules\[1\]: include must be "defaults"/],
-    ['{"rules":[{"domain":"a.com"}]}', /rules\[0\]: "action" is required/],
-    ['{"rule":[]}', /"rules" is required/],
     ['{"rules": [', /stdin is not valid JSON/],
   ])('refuses the invalid document %s with exit 2, naming the problem, sending nothing', async (doc, reason) => {
     const before = await stored('pol-set');

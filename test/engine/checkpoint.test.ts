@@ -114,6 +114,9 @@ describe('checkpoint and restore', () => {
     expect(list[0]).toMatchObject({ source_id: 'v1' });
     expect(list[1]).toMatchObject({ comment: 'one' });
     expect(list[2]).toMatchObject({ source_id: 'v0' });
+    const history = await engineFetch(engine, '/v1/sprites/cp-ids/checkpoints?history=v1');
+    expect(history.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await history.text()).toBe('v1\nv0\n');
     const one = (await (await engineFetch(engine, '/v1/sprites/cp-ids/checkpoints/v0')).json()) as Record<string, unknown>;
     expect(one.id).toBe('v0');
     expect(Date.parse(one.create_time as string)).not.toBeNaN();
