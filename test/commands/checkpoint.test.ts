@@ -114,6 +114,11 @@ describe('checkpoint commands against the local engine', () => {
     expect((await yes.exited).exitCode).toBe(0);
     expect(yes.output()).toMatch(/Restore from v0 complete/);
     expect(readFileSync(join(home('cmd-tty'), 'f'), 'utf8')).toBe('v0\n');
+
+    const table = runCliPty(['checkpoint', 'list', 'cmd-tty'], { env: { ...engine.env, NO_COLOR: '1' } });
+    expect((await table.exited).exitCode).toBe(0);
+    expect(table.output()).toMatch(/ID\s+CREATED\s+CURRENT\s+COMMENT/);
+    expect(table.output()).toMatch(/v0\s+\S+ \(\d+s ago\)\s+\*/);
   });
 });
 
