@@ -148,6 +148,25 @@ describe('checkpoint and restore', () => {
     expect((await engineFetch(engine, '/v1/sprites/nope/checkpoint', { method: 'POST' })).status).toBe(404);
   });
 
+  it('lets a running checkpoint finish before its sprite is deleted, leaving nothing behind', async () => {
+    await createSprite('cp-gone');
+    for (let i = 0; i < 1000; i++) writeFileSync(join(home('cp-gone'), `f${i}`), 'x'.repeat(100));
+    const res = await engineFetch(engine, '/v1/sprites/cp-gone/checkpoint', { method: 'POST' });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!/Copying/.test(seen)) seen += Buffer.from((await reader.read()).value!).toString();
+    expect((await engineFetch(engine, '/v1/sprites/cp-gone', { method: 'DELETE' })).status).toBe(204);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen += Buffer.from(value).toString();
+    }
+    expect(seen).toMatch(/"type":"complete"/);
+    expect(existsSync(join(engine.dataDir, 'sprites', 'cp-gone'))).toBe(false);
+    await createSprite('cp-gone');
+    expect((await checkpoint('cp-gone')).at(-1)!.data).toBe('Checkpoint v0 created');
+  });
+
   it('serialises concurrent creates into distinct ids', async () => {
     await createSprite('cp-conc');
     const all = await Promise.all([checkpoint('cp-conc'), checkpoint('cp-conc'), checkpoint('cp-conc')]);
