@@ -224,6 +224,7 @@ export class Checkpoints {
       const staging = this.stagingDir(name);
       await removeTree(staging);
       const src = join(this.dir(name), id, 'fs');
+      if (!(await exists(src))) throw new Error(`checkpoint ${id} of ${name} is damaged: its copy of the disk is missing`);
       const scanned = await scanTree(src);
       emit(info(`Copying ${describe(scanned.total)}`));
       try {

@@ -167,6 +167,22 @@ describe('checkpoint and restore', () => {
     expect((await checkpoint('cp-gone')).at(-1)!.data).toBe('Checkpoint v0 created');
   });
 
+  it('reports a failed restore as an error event in the 200 stream and keeps the disk', async () => {
+    await createSprite('cp-broken');
+    writeFileSync(join(home('cp-broken'), 'f'), 'v0');
+    await checkpoint('cp-broken');
+    writeFileSync(join(home('cp-broken'), 'f'), 'now');
+    await checkpoint('cp-broken');
+    rmSync(join(engine.dataDir, 'sprites', 'cp-broken', 'checkpoints', 'v0', 'fs'), { recursive: true });
+    const got = await restore('cp-broken', 'v0');
+    expect(got.at(-1)).toMatchObject({ type: 'error', error: 'checkpoint v0 of cp-broken is damaged: its copy of the disk is missing' });
+    expect(got.some((e) => e.type === 'complete')).toBe(false);
+    expect(readFileSync(join(home('cp-broken'), 'f'), 'utf8')).toBe('now');
+    expect(readdirSync(join(engine.dataDir, 'sprites', 'cp-broken')).sort()).toEqual(['checkpoints', 'fs', 'sprite.json']);
+    const list = (await (await engineFetch(engine, '/v1/sprites/cp-broken/checkpoints')).json()) as Array<{ id: string; source_id?: string }>;
+    expect(list[0]).toMatchObject({ id: 'Current', source_id: 'v1' });
+  });
+
   it('serialises concurrent creates into distinct ids', async () => {
     await createSprite('cp-conc');
     const all = await Promise.all([checkpoint('cp-conc'), checkpoint('cp-conc'), checkpoint('cp-conc')]);
