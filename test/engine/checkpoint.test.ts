@@ -5,6 +5,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { engineFetch, startEngine, type TestEngine } from '../helpers/cli.js';
 
 let engine: TestEngine & { cleanup(): void };
@@ -252,6 +253,19 @@ describe('checkpoint input validation', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('keeps overlay whiteouts (0/0 character devices) through checkpoint and restore', async () => {
+    await createSprite('cp-whiteout');
+    const upper = join(engine.dataDir, 'sprites', 'cp-whiteout', 'fs');
+    mkdirSync(join(upper, 'usr', 'bin'), { recursive: true });
+    execFileSync('mknod', [join(upper, 'usr', 'bin', 'deleted-tool'), 'c', '0', '0']);
+    await checkpoint('cp-whiteout');
+    rmSync(join(upper, 'usr'), { recursive: true });
+    expect((await restore('cp-whiteout', 'v0')).at(-1)!.type).toBe('complete');
+    const st = lstatSync(join(upper, 'usr', 'bin', 'deleted-tool'));
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(0);
   });
 
   it('restores over directories the sprite made read-only', async () => {
