@@ -239,7 +239,13 @@ export class Checkpoints {
       }
       // Anything started while the copy ran would be cut off by the swap: stop it now.
       await this.stopFor(name);
-      await this.finishSwap(name, id);
+      try {
+        await this.finishSwap(name, id);
+      } catch (err) {
+        // Committed: finish the swap the way startup recovery would, or leave that to the next start.
+        await this.recover(name).catch(() => {});
+        throw err;
+      }
       emit(complete(`Restore from ${id} complete`));
     });
   }
