@@ -5,6 +5,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { engineFetch, startEngine, type TestEngine } from '../helpers/cli.js';
 
@@ -151,7 +152,8 @@ describe('checkpoint and restore', () => {
 
   it('lets a running checkpoint finish before its sprite is deleted, leaving nothing behind', async () => {
     await createSprite('cp-gone');
-    for (let i = 0; i < 1000; i++) writeFileSync(join(home('cp-gone'), `f${i}`), 'x'.repeat(100));
+    // Asynchronous: a long-blocked event loop could reuse a keep-alive socket the engine closed.
+    for (let i = 0; i < 1000; i++) await writeFile(join(home('cp-gone'), `f${i}`), 'x'.repeat(100));
     const res = await engineFetch(engine, '/v1/sprites/cp-gone/checkpoint', { method: 'POST' });
     const reader = res.body!.getReader();
     let seen = '';
