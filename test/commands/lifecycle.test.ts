@@ -120,6 +120,14 @@ describe('TTY', () => {
     expect(get.output()).not.toMatch(/\x1b\[/);
   });
 
+  it('create shows what it made', async () => {
+    const run = runCliPty(['create', 'tty-new', '--label', 'l'], { env: { ...engine.env, NO_COLOR: '1' } });
+    expect((await run.exited).exitCode).toBe(0);
+    expect(run.output()).toMatch(/Created sprite tty-new/);
+    expect(run.output()).toMatch(/name\s+tty-new\r?\n/);
+    expect(run.output()).toMatch(/labels\s+l\r?\n/);
+  });
+
   it('delete asks and needs the name typed', async () => {
     await cli(['create', 'tty-del']);
     const wrong = runCliPty(['delete', 'tty-del'], { env: engine.env });
