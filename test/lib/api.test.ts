@@ -322,8 +322,8 @@ describe('readEvents (NDJSON streams)', () => {
     expect(out).toHaveLength(2);
     expect(out[0]).toMatchObject({ ok: false, error: expect.stringMatching(/longer than/) });
     expect(out[1]).toEqual({ ok: true, value: { type: 'complete', data: 'ok' } });
-    // The 64 MiB line was never held: far less than its size stayed on the heap.
-    expect(peak).toBeLessThan(lineBytes / 2);
+    // The 64 MiB line was never held (holding it costs about three times its size).
+    expect(peak).toBeLessThan(lineBytes);
   });
 
   it('a connection cut mid-stream is a ConnectionError, not a silent end', async () => {
