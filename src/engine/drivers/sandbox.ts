@@ -1,0 +1,116 @@
+// The sandbox driver: each sprite runs in its own Linux namespaces (mount, pid, uts, ipc, net)
+// with an overlay root whose writable layer is the sprite's disk. One holder process per sprite
+// owns the namespaces; every command enters them with nsenter; a net agent inside the sprite's
+// network namespace carries the engine's dials to the sprite's localhost.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { Duplex } from 'node:stream';
+import type { ListeningPort, SpawnRequest, SpriteDriver, SpriteProcess } from '../driver.js';
+import type { SpriteStore } from '../store.js';
+import { Holder } from '../sandbox/holder.js';
+import { NetAgent } from '../sandbox/net-agent.js';
+import { enterArgv } from '../sandbox/enter.js';
+
+/** The sprite's home as its commands see it. */
+export const SANDBOX_HOME = '/home/sprite';
+
+export interface SandboxOptions {
+  /** Where sprites live: their disk (fs/) is the overlay's upper layer. */
+  store: Pick<SpriteStore, 'dirOf' | 'fsDirOf'>;
+  /** Host directories the sprites must not see through the read-only lower layer (engine data, state). */
+  hidden: string[];
+  /** Runs the host-side end of every command (pipes or PTY, own process group). */
+  host: SpriteDriver;
+}
+
+interface Running {
+  holder: Holder;
+  agent: NetAgent;
+}
+
+export class SandboxDriver implements SpriteDriver {
+  readonly name = 'sandbox' as const;
+  private readonly running = new Map<string, Running>();
+  /** Prepares in flight, so concurrent callers share one holder. */
+  private readonly starting = new Map<string, Promise<Running>>();
+  /** Unix sockets of the net agents; short paths, whatever the data dir is. */
+  private readonly runDir = mkdtempSync(join(tmpdir(), 'sprites-sandbox-'));
+  private nextSocket = 0;
+
+  constructor(private readonly options: SandboxOptions) {}
+
+  async prepare(sprite: string): Promise<void> {
+    await this.ensure(sprite);
+  }
+
+  private ensure(sprite: string): Promise<Running> {
+    const current = this.running.get(sprite);
+    if (current?.holder.alive) return Promise.resolve(current);
+    let pending = this.starting.get(sprite);
+    if (!pending) {
+      pending = this.start(sprite).finally(() => this.starting.delete(sprite));
+      this.starting.set(sprite, pending);
+    }
+    return pending;
+  }
+
+  private async start(sprite: string): Promise<Running> {
+    const stale = this.running.get(sprite);
+    if (stale) await this.stopRunning(sprite, stale);
+    const dir = this.options.store.dirOf(sprite);
+    const holder = await Holder.start(
+      sprite,
+      { upper: this.options.store.fsDirOf(sprite), work: join(dir, 'work'), mountPoint: join(dir, 'root') },
+      this.options.hidden,
+    );
+    let agent: NetAgent;
+    try {
+      agent = await NetAgent.start(holder.pid, join(this.runDir, `${this.nextSocket++}.sock`));
+    } catch (err) {
+      await holder.stop();
+      throw err;
+    }
+    const running = { holder, agent };
+    this.running.set(sprite, running);
+    return running;
+  }
+
+  /** The holder of a prepared sprite; spawn is synchronous, so prepare must have run. */
+  holderPid(sprite: string): number {
+    const running = this.running.get(sprite);
+    if (!running?.holder.alive) throw new Error(`sprite ${sprite} is not prepared (call prepare first)`);
+    return running.holder.pid;
+  }
+
+  spawn(req: SpawnRequest): SpriteProcess {
+    const argv = enterArgv(this.holderPid(req.sprite), req.cwd, req.argv);
+    return this.options.host.spawn({ ...req, argv, cwd: '/' });
+  }
+
+  async dial(sprite: string, host: string, port: number): Promise<Duplex> {
+    const running = await this.ensure(sprite);
+    return running.agent.dial(host === '' || host === 'localhost' ? '127.0.0.1' : host, port);
+  }
+
+  async listeningPorts(_sprite: string, _pids: number[]): Promise<ListeningPort[]> {
+    return [];
+  }
+
+  async release(sprite: string): Promise<void> {
+    await this.starting.get(sprite)?.catch(() => undefined);
+    const running = this.running.get(sprite);
+    if (running) await this.stopRunning(sprite, running);
+  }
+
+  /** Stop every sprite (engine shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((name) => this.release(name)));
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  private async stopRunning(sprite: string, running: Running): Promise<void> {
+    if (this.running.get(sprite) === running) this.running.delete(sprite);
+    await Promise.all([running.agent.stop(), running.holder.stop()]);
+  }
+}
