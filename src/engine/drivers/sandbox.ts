@@ -34,8 +34,8 @@ export class SandboxDriver implements SpriteDriver {
   private readonly running = new Map<string, Running>();
   /** Prepares in flight, so concurrent callers share one holder. */
   private readonly starting = new Map<string, Promise<Running>>();
-  /** Unix sockets of the net agents; short paths, whatever the data dir is. */
-  private readonly runDir = mkdtempSync(join(tmpdir(), 'sprites-sandbox-'));
+  /** Unix sockets of the net agents: short paths, whatever the data dir is. Exists while sprites run. */
+  private runDir: string | undefined;
   private nextSocket = 0;
 
   constructor(private readonly options: SandboxOptions) {}
@@ -66,6 +66,7 @@ export class SandboxDriver implements SpriteDriver {
     );
     let agent: NetAgent;
     try {
+      this.runDir ??= mkdtempSync(join(tmpdir(), 'sprites-sandbox-'));
       agent = await NetAgent.start(holder.pid, join(this.runDir, `${this.nextSocket++}.sock`));
     } catch (err) {
       await holder.stop();
@@ -106,11 +107,14 @@ export class SandboxDriver implements SpriteDriver {
   /** Stop every sprite (engine shutdown). */
   async close(): Promise<void> {
     await Promise.all([...this.running.keys()].map((name) => this.release(name)));
-    rmSync(this.runDir, { recursive: true, force: true });
   }
 
   private async stopRunning(sprite: string, running: Running): Promise<void> {
     if (this.running.get(sprite) === running) this.running.delete(sprite);
     await Promise.all([running.agent.stop(), running.holder.stop()]);
+    if (this.running.size === 0 && this.starting.size === 0 && this.runDir) {
+      rmSync(this.runDir, { recursive: true, force: true });
+      this.runDir = undefined;
+    }
   }
 }
