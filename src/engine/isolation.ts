@@ -52,7 +52,7 @@ export async function chooseDriver(mode: IsolationMode, hidden: string[]): Promi
   }
   return {
     info: { requested: mode, driver: 'sandbox', properties: SANDBOX_PROPERTIES },
-    create: (store) => new SandboxDriver({ store, hidden, host: new HostDriver() }),
+    create: (store) => new SandboxDriver({ store, hidden }),
   };
 }
 

@@ -6,7 +6,6 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpriteStore } from '../../src/engine/store.js';
-import { HostDriver } from '../../src/engine/drivers/host.js';
 import { SandboxDriver } from '../../src/engine/drivers/sandbox.js';
 import { sandboxUnavailable } from '../../src/engine/sandbox/probe.js';
 import type { SpriteProcess } from '../../src/engine/driver.js';
@@ -56,7 +55,7 @@ describe.skipIf(unavailable !== undefined)('sandbox driver', () => {
     await store.load();
     await store.create({ name: 'alpha' });
     await store.create({ name: 'beta' });
-    driver = new SandboxDriver({ store, hidden: [join(dir, 'data')], host: new HostDriver() });
+    driver = new SandboxDriver({ store, hidden: [join(dir, 'data')] });
     await Promise.all([driver.prepare('alpha'), driver.prepare('beta')]);
   });
 
@@ -138,6 +137,10 @@ describe.skipIf(unavailable !== undefined)('sandbox driver', () => {
       expect(await echoed).toBe('ping');
       conn.destroy();
       await expect(driver.dial('beta', 'localhost', port)).rejects.toThrow(/ECONNREFUSED/);
+      // The listener shows in the sprite's own network namespace, owned by the command's process tree.
+      const ports = await driver.listeningPorts('alpha', [server.pid]);
+      expect(ports.map((p) => [p.port, p.address])).toEqual([[port, '127.0.0.1']]);
+      expect(await driver.listeningPorts('beta', [server.pid])).toEqual([]);
     } finally {
       server.kill('SIGKILL');
       await collect(server);

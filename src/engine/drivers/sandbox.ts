@@ -2,15 +2,17 @@
 // with an overlay root whose writable layer is the sprite's disk. One holder process per sprite
 // owns the namespaces; every command enters them with nsenter; a net agent inside the sprite's
 // network namespace carries the engine's dials to the sprite's localhost.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Duplex } from 'node:stream';
-import type { ListeningPort, SpawnRequest, SpriteDriver, SpriteProcess } from '../driver.js';
+import { SpawnError, type ListeningPort, type SpawnDefaults, type SpawnRequest, type SpriteDriver, type SpriteProcess } from '../driver.js';
 import type { SpriteStore } from '../store.js';
 import { Holder } from '../sandbox/holder.js';
 import { NetAgent } from '../sandbox/net-agent.js';
 import { enterArgv } from '../sandbox/enter.js';
+import { spawnPipes, spawnPty } from './host-process.js';
+import { listeningPortsOf } from './proc-net.js';
 
 /** The sprite's home as its commands see it. */
 export const SANDBOX_HOME = '/home/sprite';
@@ -20,8 +22,6 @@ export interface SandboxOptions {
   store: Pick<SpriteStore, 'dirOf' | 'fsDirOf'>;
   /** Host directories the sprites must not see through the read-only lower layer (engine data, state). */
   hidden: string[];
-  /** Runs the host-side end of every command (pipes or PTY, own process group). */
-  host: SpriteDriver;
 }
 
 interface Running {
@@ -84,9 +84,29 @@ export class SandboxDriver implements SpriteDriver {
     return running.holder.pid;
   }
 
+  defaults(): SpawnDefaults {
+    return {
+      cwd: SANDBOX_HOME,
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: SANDBOX_HOME,
+        USER: 'root',
+        LOGNAME: 'root',
+        SHELL: '/bin/bash',
+        LANG: 'C.UTF-8',
+      },
+    };
+  }
+
   spawn(req: SpawnRequest): SpriteProcess {
-    const argv = enterArgv(this.holderPid(req.sprite), req.cwd, req.argv);
-    return this.options.host.spawn({ ...req, argv, cwd: '/' });
+    const holder = this.holderPid(req.sprite);
+    if (!isDirectory(`/proc/${holder}/root${req.cwd}`)) {
+      throw new SpawnError(`working directory ${req.cwd} does not exist in sprite ${req.sprite}`);
+    }
+    // The host-side process is nsenter: it runs in the host's root, and passes env on to the program.
+    const argv = enterArgv(holder, req.cwd, req.argv);
+    const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
+    return req.tty ? spawnPty(spec) : spawnPipes(spec);
   }
 
   async dial(sprite: string, host: string, port: number): Promise<Duplex> {
@@ -94,8 +114,11 @@ export class SandboxDriver implements SpriteDriver {
     return running.agent.dial(host === '' || host === 'localhost' ? '127.0.0.1' : host, port);
   }
 
-  async listeningPorts(_sprite: string, _pids: number[]): Promise<ListeningPort[]> {
-    return [];
+  async listeningPorts(sprite: string, pids: number[]): Promise<ListeningPort[]> {
+    const running = this.running.get(sprite);
+    if (!running?.holder.alive) return [];
+    // The sprite's own network namespace, seen through its holder; pids are host pids.
+    return listeningPortsOf(pids, `/proc/${running.holder.pid}/net`);
   }
 
   async release(sprite: string): Promise<void> {
@@ -116,5 +139,13 @@ export class SandboxDriver implements SpriteDriver {
       rmSync(this.runDir, { recursive: true, force: true });
       this.runDir = undefined;
     }
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
