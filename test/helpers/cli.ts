@@ -91,7 +91,7 @@ const ISOLATION = process.env.SPRITES_ISOLATION ? ['--isolation', process.env.SP
 
 /** Start a real engine (`sprites local start --foreground`) on a random port in an isolated home. */
 export async function startEngine(base = isolatedEnv(), extraArgs: string[] = []): Promise<TestEngine & { cleanup(): void }> {
-  const child = spawn(process.execPath, [BIN, 'local', 'start', '--foreground', '--json', ...ISOLATION, ...extraArgs], {
+  const child = spawn(process.execPath, [BIN, 'local', 'start', '--foreground', '--json', ...(extraArgs.includes('--isolation') ? [] : ISOLATION), ...extraArgs], {
     env: base.env,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

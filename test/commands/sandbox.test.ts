@@ -1,0 +1,59 @@
+// Sprites under the sandbox driver, through the real binary: a durable root across execs, engine
+// restarts and checkpoints, one process space per sprite, the sprite's name as hostname.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
+import { sandboxUnavailable } from '../../src/engine/sandbox/probe.js';
+
+const unavailable = await sandboxUnavailable();
+
+describe.skipIf(unavailable !== undefined)('sprites in the sandbox driver', () => {
+  const base = isolatedEnv();
+  let engine: TestEngine;
+  const cli = (args: string[]) => runCli(args, { env: engine.env });
+  const sh = (sprite: string, script: string) => cli(['exec', sprite, '--', 'sh', '-c', script]);
+
+  beforeAll(async () => {
+    engine = await startEngine(base, ['--isolation', 'sandbox']);
+    for (const name of ['sbx-a', 'sbx-b']) expect((await cli(['create', name])).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+    base.cleanup();
+  });
+
+  it('keeps a file written to /opt across execs and an engine restart', async () => {
+    expect(await sh('sbx-a', 'echo kept > /opt/kept && hostname')).toMatchObject({ code: 0, stdout: 'sbx-a\n' });
+    expect(await sh('sbx-a', 'cat /opt/kept')).toMatchObject({ code: 0, stdout: 'kept\n' });
+    await engine.stop();
+    engine = await startEngine(base, ['--isolation', 'sandbox']);
+    expect(await sh('sbx-a', 'cat /opt/kept; hostname')).toMatchObject({ code: 0, stdout: 'kept\nsbx-a\n' });
+  });
+
+  it('keeps sprites apart: files, processes, hostname', async () => {
+    // A background process outlives its exec and stays in the sprite's process space.
+    expect((await sh('sbx-a', 'echo a > /opt/only-a; sleep 300 > /dev/null 2>&1 &')).code).toBe(0);
+    expect((await sh('sbx-a', 'ps -eo args')).stdout).toMatch(/^sleep 300$/m);
+    const b = await sh('sbx-b', 'ps -eo args; hostname; cat /opt/only-a');
+    expect(b.stdout).not.toMatch(/sleep 300/);
+    expect(b.stdout).toMatch(/^sbx-b$/m);
+    expect(b.stderr).toMatch(/only-a: No such file/);
+    expect(b.code).not.toBe(0);
+  });
+
+  it('restores a file under /usr/local from a checkpoint', async () => {
+    expect((await sh('sbx-b', 'mkdir -p /usr/local/share/probe && echo one > /usr/local/share/probe/v')).code).toBe(0);
+    const created = await cli(['checkpoint', 'create', 'sbx-b', '--json']);
+    expect(created.code).toBe(0);
+    const id = /Checkpoint (v\d+) created/.exec(created.stdout)![1]!;
+    expect((await sh('sbx-b', 'echo two > /usr/local/share/probe/v; touch /usr/local/share/probe/extra')).code).toBe(0);
+    expect((await cli(['checkpoint', 'restore', 'sbx-b', id, '--force'])).code).toBe(0);
+    expect(await sh('sbx-b', 'cat /usr/local/share/probe/v; ls /usr/local/share/probe')).toMatchObject({ code: 0, stdout: 'one\nv\n' });
+  });
+
+  it('reports a missing program like the host driver does', async () => {
+    const res = await cli(['exec', 'sbx-a', '--', 'no-such-program-here']);
+    expect(res.code).toBe(127);
+    expect(res.stderr).toMatch(/no-such-program-here: command not found/);
+  });
+});
