@@ -5,6 +5,8 @@ import type { SpriteStore } from './store.js';
 import { HostDriver } from './drivers/host.js';
 import { SandboxDriver } from './drivers/sandbox.js';
 import { sandboxUnavailable } from './sandbox/probe.js';
+import { PolicyStore } from './policy.js';
+import type { NetworkPolicy } from '../protocol/policy.js';
 import { isIsolationMode, type IsolationInfo, type IsolationMode, type IsolationProperties } from '../protocol/isolation.js';
 
 export type { IsolationInfo, IsolationMode } from '../protocol/isolation.js';
@@ -30,7 +32,7 @@ const SANDBOX_PROPERTIES: IsolationProperties = {
   durable_root: true,
   process_isolation: true,
   hostname: true,
-  network_policy: false,
+  network_policy: true,
   memory_limit: false,
   privileges: false,
 };
@@ -52,7 +54,11 @@ export async function chooseDriver(mode: IsolationMode, hidden: string[]): Promi
   }
   return {
     info: { requested: mode, driver: 'sandbox', properties: SANDBOX_PROPERTIES },
-    create: (store) => new SandboxDriver({ store, hidden }),
+    create: (store) => new SandboxDriver({
+        store,
+        hidden,
+        networkPolicy: async (sprite) => (await new PolicyStore(store).get(sprite, 'network')) as NetworkPolicy,
+      }),
   };
 }
 

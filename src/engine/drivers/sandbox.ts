@@ -10,6 +10,8 @@ import { SpawnError, type ListeningPort, type SpawnDefaults, type SpawnRequest, 
 import type { SpriteStore } from '../store.js';
 import { Holder } from '../sandbox/holder.js';
 import { NetAgent } from '../sandbox/net-agent.js';
+import { Egress, EGRESS_PORT } from '../sandbox/egress.js';
+import type { NetworkPolicy } from '../../protocol/policy.js';
 import { enterArgv } from '../sandbox/enter.js';
 import { spawnPipes, spawnPty } from './host-process.js';
 import { listeningPortsOf } from './proc-net.js';
@@ -22,12 +24,18 @@ export interface SandboxOptions {
   store: Pick<SpriteStore, 'dirOf' | 'fsDirOf'>;
   /** Host directories the sprites must not see through the read-only lower layer (engine data, state). */
   hidden: string[];
+  /** The sprite's current network policy (read at every outgoing connection). */
+  networkPolicy(sprite: string): Promise<NetworkPolicy>;
 }
 
 interface Running {
   holder: Holder;
   agent: NetAgent;
+  egress: Egress;
+  egressSocket: string;
 }
+
+const PROXY = `http://127.0.0.1:${EGRESS_PORT}`;
 
 export class SandboxDriver implements SpriteDriver {
   readonly name = 'sandbox' as const;
@@ -64,15 +72,22 @@ export class SandboxDriver implements SpriteDriver {
       { upper: this.options.store.fsDirOf(sprite), work: join(dir, 'work'), mountPoint: join(dir, 'root') },
       this.options.hidden,
     );
+    this.runDir ??= mkdtempSync(join(tmpdir(), 'sprites-sandbox-'));
+    const n = this.nextSocket++;
+    const egressSocket = join(this.runDir, `${n}.egress.sock`);
+    const egress = new Egress({
+      policy: () => this.options.networkPolicy(sprite),
+      hostsFile: () => `/proc/${holder.pid}/root/etc/hosts`,
+    });
     let agent: NetAgent;
     try {
-      this.runDir ??= mkdtempSync(join(tmpdir(), 'sprites-sandbox-'));
-      agent = await NetAgent.start(holder.pid, join(this.runDir, `${this.nextSocket++}.sock`));
+      await egress.listen(egressSocket);
+      agent = await NetAgent.start(holder.pid, join(this.runDir, `${n}.dial.sock`), egressSocket, EGRESS_PORT);
     } catch (err) {
-      await holder.stop();
+      await Promise.all([holder.stop(), egress.close(egressSocket)]);
       throw err;
     }
-    const running = { holder, agent };
+    const running = { holder, agent, egress, egressSocket };
     this.running.set(sprite, running);
     return running;
   }
@@ -94,6 +109,13 @@ export class SandboxDriver implements SpriteDriver {
         LOGNAME: 'root',
         SHELL: '/bin/bash',
         LANG: 'C.UTF-8',
+        // The sprite's network namespace has no route out: the engine's egress proxy is the way.
+        http_proxy: PROXY,
+        https_proxy: PROXY,
+        HTTP_PROXY: PROXY,
+        HTTPS_PROXY: PROXY,
+        no_proxy: 'localhost,127.0.0.1,::1',
+        NO_PROXY: 'localhost,127.0.0.1,::1',
       },
     };
   }
@@ -121,6 +143,11 @@ export class SandboxDriver implements SpriteDriver {
     return listeningPortsOf(pids, `/proc/${running.holder.pid}/net`);
   }
 
+  /** The sprite's network policy changed: connections to names it now denies are cut. */
+  async policyChanged(sprite: string): Promise<void> {
+    await this.running.get(sprite)?.egress.recheck();
+  }
+
   async release(sprite: string): Promise<void> {
     await this.starting.get(sprite)?.catch(() => undefined);
     const running = this.running.get(sprite);
@@ -134,7 +161,7 @@ export class SandboxDriver implements SpriteDriver {
 
   private async stopRunning(sprite: string, running: Running): Promise<void> {
     if (this.running.get(sprite) === running) this.running.delete(sprite);
-    await Promise.all([running.agent.stop(), running.holder.stop()]);
+    await Promise.all([running.agent.stop(), running.holder.stop(), running.egress.close(running.egressSocket)]);
     if (this.running.size === 0 && this.starting.size === 0 && this.runDir) {
       rmSync(this.runDir, { recursive: true, force: true });
       this.runDir = undefined;

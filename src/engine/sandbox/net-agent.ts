@@ -1,7 +1,8 @@
 // The net agent of a sandboxed sprite: a small node process inside the sprite's network namespace
 // (and nothing else of it), so it still sees the engine's files. The engine reaches the sprite's
 // localhost through it: one unix-socket connection per dial, a header line naming the target, then
-// raw bytes both ways. It exits when the engine closes its stdin.
+// raw bytes both ways. The other way, it carries connections to the sprite's 127.0.0.1:3128 to the
+// engine's egress proxy. It exits when the engine closes its stdin.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -15,6 +16,8 @@ import { rm } from 'node:fs/promises';
 function agentMain(require: NodeJS.Require): void {
   const net = require('node:net') as typeof import('node:net');
   const dialSocket = process.env.SPRITES_DIAL_SOCKET!;
+  const egressSocket = process.env.SPRITES_EGRESS_SOCKET!;
+  const egressPort = Number(process.env.SPRITES_EGRESS_PORT);
   process.stdin.on('end', () => process.exit(0));
   process.stdin.on('error', () => process.exit(0));
   process.stdin.resume();
@@ -58,8 +61,21 @@ function agentMain(require: NodeJS.Require): void {
     };
     client.on('data', onHeader);
   });
-  server.maxConnections = 100000;
-  server.listen(dialSocket, () => process.stdout.write('ready\n'));
+  const egress = net.createServer((inside) => {
+    const engine = net.connect(egressSocket);
+    inside.on('error', () => engine.destroy());
+    engine.on('error', () => inside.destroy());
+    inside.on('close', () => engine.destroy());
+    engine.on('close', () => inside.destroy());
+    inside.pipe(engine);
+    engine.pipe(inside);
+  });
+  let listening = 0;
+  const ready = () => {
+    if (++listening === 2) process.stdout.write('ready\n');
+  };
+  server.listen(dialSocket, ready);
+  egress.listen(egressPort, '127.0.0.1', ready);
 }
 
 export class NetAgent {
@@ -69,12 +85,20 @@ export class NetAgent {
     private readonly dialSocket: string,
   ) {}
 
-  /** Start the agent in the network namespace of the holder `pid`; it listens on `dialSocket`. */
-  static async start(holderPid: number, dialSocket: string): Promise<NetAgent> {
+  /**
+   * Start the agent in the network namespace of the holder `pid`: it listens on `dialSocket` for
+   * the engine, and inside on 127.0.0.1:`egressPort`, relayed to `egressSocket`.
+   */
+  static async start(holderPid: number, dialSocket: string, egressSocket: string, egressPort: number): Promise<NetAgent> {
     await rm(dialSocket, { force: true });
     const child = spawn('nsenter', ['-t', String(holderPid), '-n', '--', process.execPath, '-e', `(${agentMain.toString()})(require)`], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SPRITES_DIAL_SOCKET: dialSocket },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        SPRITES_DIAL_SOCKET: dialSocket,
+        SPRITES_EGRESS_SOCKET: egressSocket,
+        SPRITES_EGRESS_PORT: String(egressPort),
+      },
     });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     let stderr = '';
