@@ -6,7 +6,7 @@ import { HostDriver } from './drivers/host.js';
 import { SandboxDriver } from './drivers/sandbox.js';
 import { sandboxUnavailable } from './sandbox/probe.js';
 import { PolicyStore } from './policy.js';
-import type { NetworkPolicy } from '../protocol/policy.js';
+import type { NetworkPolicy, PrivilegesPolicy } from '../protocol/policy.js';
 import { isIsolationMode, type IsolationInfo, type IsolationMode, type IsolationProperties } from '../protocol/isolation.js';
 
 export type { IsolationInfo, IsolationMode } from '../protocol/isolation.js';
@@ -34,7 +34,7 @@ const SANDBOX_PROPERTIES: IsolationProperties = {
   hostname: true,
   network_policy: true,
   memory_limit: false,
-  privileges: false,
+  privileges: true,
 };
 
 export function hostIsolation(requested: IsolationMode = 'host', reason?: string): IsolationInfo {
@@ -58,6 +58,7 @@ export async function chooseDriver(mode: IsolationMode, hidden: string[]): Promi
         store,
         hidden,
         networkPolicy: async (sprite) => (await new PolicyStore(store).get(sprite, 'network')) as NetworkPolicy,
+        privilegesPolicy: async (sprite) => (await new PolicyStore(store).get(sprite, 'privileges')) as PrivilegesPolicy,
       }),
   };
 }

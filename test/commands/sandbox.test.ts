@@ -1,7 +1,7 @@
 // Sprites under the sandbox driver, through the real binary: a durable root across execs, engine
 // restarts and checkpoints, one process space per sprite, the sprite's name as hostname.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
+import { engineFetch, isolatedEnv, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
 import { sandboxUnavailable } from '../../src/engine/sandbox/probe.js';
 
 const unavailable = await sandboxUnavailable();
@@ -55,5 +55,26 @@ describe.skipIf(unavailable !== undefined)('sprites in the sandbox driver', () =
     const res = await cli(['exec', 'sbx-a', '--', 'no-such-program-here']);
     expect(res.code).toBe(127);
     expect(res.stderr).toMatch(/no-such-program-here: command not found/);
+  });
+
+  it('maps the privileges policy to capabilities and no_new_privs', async () => {
+    const setPrivileges = async (doc: object) => {
+      expect((await engineFetch(engine, '/v1/sprites/sbx-b/policy/privileges', { method: 'POST', body: JSON.stringify(doc) })).status).toBe(204);
+    };
+    const mountProbe = 'mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted; grep NoNewPrivs /proc/self/status';
+    // No policy is the standard profile: no CAP_SYS_ADMIN, so no mounts.
+    const standard = await sh('sbx-b', mountProbe);
+    expect(standard.stdout).not.toContain('mounted');
+    expect(standard.stdout).toMatch(/NoNewPrivs:\s+0/);
+    await setPrivileges({ profile: 'privileged', no_new_privileges: true });
+    const privileged = await sh('sbx-b', mountProbe);
+    expect(privileged.stdout).toContain('mounted');
+    expect(privileged.stdout).toMatch(/NoNewPrivs:\s+1/);
+    await setPrivileges({ profile: 'minimal' });
+    const minimal = await sh('sbx-b', 'touch /tmp/owned && chown 1:1 /tmp/owned && echo chowned');
+    expect(minimal.stdout).not.toContain('chowned');
+    expect(minimal.stderr).toMatch(/Operation not permitted/);
+    await setPrivileges({ profile: 'standard' });
+    expect((await sh('sbx-b', 'touch /tmp/owned3 && chown 1:1 /tmp/owned3 && echo chowned')).stdout).toContain('chowned');
   });
 });

@@ -11,7 +11,8 @@ import type { SpriteStore } from '../store.js';
 import { Holder } from '../sandbox/holder.js';
 import { NetAgent } from '../sandbox/net-agent.js';
 import { Egress, EGRESS_PORT } from '../sandbox/egress.js';
-import type { NetworkPolicy } from '../../protocol/policy.js';
+import type { NetworkPolicy, PrivilegesPolicy } from '../../protocol/policy.js';
+import { privilegesPrefix } from '../sandbox/privileges.js';
 import { enterArgv } from '../sandbox/enter.js';
 import { spawnPipes, spawnPty } from './host-process.js';
 import { listeningPortsOf } from './proc-net.js';
@@ -26,6 +27,8 @@ export interface SandboxOptions {
   hidden: string[];
   /** The sprite's current network policy (read at every outgoing connection). */
   networkPolicy(sprite: string): Promise<NetworkPolicy>;
+  /** The sprite's privileges policy (read when the sprite starts and when its policies change). */
+  privilegesPolicy(sprite: string): Promise<PrivilegesPolicy>;
 }
 
 interface Running {
@@ -33,6 +36,8 @@ interface Running {
   agent: NetAgent;
   egress: Egress;
   egressSocket: string;
+  /** setpriv prefix of every command, from the privileges policy. */
+  privileges: string[];
 }
 
 const PROXY = `http://127.0.0.1:${EGRESS_PORT}`;
@@ -87,16 +92,17 @@ export class SandboxDriver implements SpriteDriver {
       await Promise.all([holder.stop(), egress.close(egressSocket)]);
       throw err;
     }
-    const running = { holder, agent, egress, egressSocket };
+    const privileges = privilegesPrefix(await this.options.privilegesPolicy(sprite).catch(() => ({})));
+    const running = { holder, agent, egress, egressSocket, privileges };
     this.running.set(sprite, running);
     return running;
   }
 
-  /** The holder of a prepared sprite; spawn is synchronous, so prepare must have run. */
-  holderPid(sprite: string): number {
+  /** A prepared sprite; spawn is synchronous, so prepare must have run. */
+  private prepared(sprite: string): Running {
     const running = this.running.get(sprite);
     if (!running?.holder.alive) throw new Error(`sprite ${sprite} is not prepared (call prepare first)`);
-    return running.holder.pid;
+    return running;
   }
 
   defaults(): SpawnDefaults {
@@ -121,12 +127,12 @@ export class SandboxDriver implements SpriteDriver {
   }
 
   spawn(req: SpawnRequest): SpriteProcess {
-    const holder = this.holderPid(req.sprite);
-    if (!isDirectory(`/proc/${holder}/root${req.cwd}`)) {
+    const { holder, privileges } = this.prepared(req.sprite);
+    if (!isDirectory(`/proc/${holder.pid}/root${req.cwd}`)) {
       throw new SpawnError(`working directory ${req.cwd} does not exist in sprite ${req.sprite}`);
     }
     // The host-side process is nsenter: it runs in the host's root, and passes env on to the program.
-    const argv = enterArgv(holder, req.cwd, req.argv);
+    const argv = enterArgv(holder.pid, req.cwd, req.argv, privileges);
     const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
     return req.tty ? spawnPty(spec) : spawnPipes(spec);
   }
@@ -143,9 +149,15 @@ export class SandboxDriver implements SpriteDriver {
     return listeningPortsOf(pids, `/proc/${running.holder.pid}/net`);
   }
 
-  /** The sprite's network policy changed: connections to names it now denies are cut. */
+  /**
+   * The sprite's policies changed: connections to names it now denies are cut; new commands get
+   * the new privileges (running ones keep theirs: capabilities cannot be taken from a process).
+   */
   async policyChanged(sprite: string): Promise<void> {
-    await this.running.get(sprite)?.egress.recheck();
+    const running = this.running.get(sprite);
+    if (!running) return;
+    running.privileges = privilegesPrefix(await this.options.privilegesPolicy(sprite).catch(() => ({})));
+    await running.egress.recheck();
   }
 
   async release(sprite: string): Promise<void> {

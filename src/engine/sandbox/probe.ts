@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const TOOLS = ['unshare', 'nsenter', 'ip', 'pivot_root', 'perl'];
+const TOOLS = ['unshare', 'nsenter', 'setpriv', 'ip', 'pivot_root', 'perl'];
 const SYSTEM_PATH = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 function findTool(name: string): string | undefined {
