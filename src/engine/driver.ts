@@ -72,6 +72,8 @@ export interface SpriteDriver {
   release(sprite: string): Promise<void>;
   /** The sprite's policies changed; a driver that enforces them applies them at once. */
   policyChanged?(sprite: string): Promise<void>;
+  /** Let go of everything (engine shutdown), after every sprite was released. */
+  close?(): Promise<void>;
 }
 
 /** A spawn refused before anything ran (e.g. the working directory does not exist): the request's fault. */

@@ -6,7 +6,8 @@ import { HostDriver } from './drivers/host.js';
 import { SandboxDriver } from './drivers/sandbox.js';
 import { sandboxUnavailable } from './sandbox/probe.js';
 import { PolicyStore } from './policy.js';
-import type { NetworkPolicy, PrivilegesPolicy } from '../protocol/policy.js';
+import type { NetworkPolicy, PrivilegesPolicy, ResourcesPolicy } from '../protocol/policy.js';
+import { MemoryLimits } from './sandbox/memory.js';
 import { isIsolationMode, type IsolationInfo, type IsolationMode, type IsolationProperties } from '../protocol/isolation.js';
 
 export type { IsolationInfo, IsolationMode } from '../protocol/isolation.js';
@@ -52,13 +53,22 @@ export async function chooseDriver(mode: IsolationMode, hidden: string[]): Promi
     if (mode === 'sandbox') throw new IsolationError(`--isolation sandbox is not possible here: ${reason}; use --isolation host or auto`);
     return { info: hostIsolation(mode, reason), create: () => new HostDriver() };
   }
+  const memory = await MemoryLimits.open();
+  const limits = typeof memory === 'string' ? undefined : memory;
   return {
-    info: { requested: mode, driver: 'sandbox', properties: SANDBOX_PROPERTIES },
+    info: {
+      requested: mode,
+      driver: 'sandbox',
+      properties: { ...SANDBOX_PROPERTIES, memory_limit: limits !== undefined },
+      ...(typeof memory === 'string' ? { notes: [`memory limit off: ${memory}`] } : {}),
+    },
     create: (store) => new SandboxDriver({
         store,
         hidden,
         networkPolicy: async (sprite) => (await new PolicyStore(store).get(sprite, 'network')) as NetworkPolicy,
         privilegesPolicy: async (sprite) => (await new PolicyStore(store).get(sprite, 'privileges')) as PrivilegesPolicy,
+        resourcesPolicy: async (sprite) => (await new PolicyStore(store).get(sprite, 'resources')) as ResourcesPolicy,
+        ...(limits ? { memory: limits } : {}),
       }),
   };
 }

@@ -49,6 +49,7 @@ export class Engine {
 
   private async releaseAll(): Promise<void> {
     await Promise.all(this.store.list().map((sprite) => this.driver.release(sprite.name)));
+    await this.driver.close?.();
   }
 
   onClose(fn: () => Promise<void> | void): void {

@@ -26,6 +26,8 @@ export interface IsolationInfo {
   /** Why `auto` fell back to the host driver. */
   reason?: string;
   properties: IsolationProperties;
+  /** Why a property is off although the sandbox runs (e.g. no memory cgroup). */
+  notes?: string[];
 }
 
 export function isIsolationMode(value: string): value is IsolationMode {

@@ -77,4 +77,20 @@ describe.skipIf(unavailable !== undefined)('sprites in the sandbox driver', () =
     await setPrivileges({ profile: 'standard' });
     expect((await sh('sbx-b', 'touch /tmp/owned3 && chown 1:1 /tmp/owned3 && echo chowned')).stdout).toContain('chowned');
   });
+
+  it('enforces the memory limit of the resources policy when the host has memory cgroups', async () => {
+    const status = JSON.parse((await runCli(['local', 'status', '--json'], { env: engine.localEnv })).stdout);
+    if (!status.isolation.properties.memory_limit) {
+      expect(status.isolation.notes.join(' ')).toMatch(/memory limit off/);
+      return;
+    }
+    const hog = ['exec', 'sbx-a', '--', 'python3', '-c', "b = b'x' * (256 << 20); print(len(b))"];
+    expect(await cli(hog)).toMatchObject({ code: 0, stdout: `${256 << 20}\n` });
+    const set = await engineFetch(engine, '/v1/sprites/sbx-a/policy/resources', { method: 'POST', body: JSON.stringify({ memory: { limit_mb: 64 } }) });
+    expect(set.status).toBe(204);
+    const limited = await cli(hog);
+    expect(limited.code).toBe(137);
+    expect((await engineFetch(engine, '/v1/sprites/sbx-a/policy/resources', { method: 'DELETE' })).status).toBe(204);
+    expect((await cli(hog)).code).toBe(0);
+  });
 });

@@ -55,7 +55,7 @@ describe.skipIf(unavailable !== undefined)('sandbox driver', () => {
     await store.load();
     await store.create({ name: 'alpha' });
     await store.create({ name: 'beta' });
-    driver = new SandboxDriver({ store, hidden: [join(dir, 'data')], networkPolicy: async () => ({ rules: [] }), privilegesPolicy: async () => ({}) });
+    driver = new SandboxDriver({ store, hidden: [join(dir, 'data')], networkPolicy: async () => ({ rules: [] }), privilegesPolicy: async () => ({}), resourcesPolicy: async () => ({}) });
     await Promise.all([driver.prepare('alpha'), driver.prepare('beta')]);
   });
 

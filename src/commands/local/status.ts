@@ -30,6 +30,7 @@ function isolationFields(isolation: EngineStatus['isolation']): Array<[string, s
   return [
     ['isolation', driver],
     ...Object.entries(isolation.properties).map(([key, on]): [string, string] => [PROPERTY_LABELS[key] ?? key, on ? 'on' : 'off']),
+    ...(isolation.notes ?? []).map((note): [string, string] => ['note', note]),
   ];
 }
 

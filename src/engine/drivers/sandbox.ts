@@ -11,7 +11,8 @@ import type { SpriteStore } from '../store.js';
 import { Holder } from '../sandbox/holder.js';
 import { NetAgent } from '../sandbox/net-agent.js';
 import { Egress, EGRESS_PORT } from '../sandbox/egress.js';
-import type { NetworkPolicy, PrivilegesPolicy } from '../../protocol/policy.js';
+import type { NetworkPolicy, PrivilegesPolicy, ResourcesPolicy } from '../../protocol/policy.js';
+import type { MemoryLimits } from '../sandbox/memory.js';
 import { privilegesPrefix } from '../sandbox/privileges.js';
 import { enterArgv } from '../sandbox/enter.js';
 import { spawnPipes, spawnPty } from './host-process.js';
@@ -29,6 +30,10 @@ export interface SandboxOptions {
   networkPolicy(sprite: string): Promise<NetworkPolicy>;
   /** The sprite's privileges policy (read when the sprite starts and when its policies change). */
   privilegesPolicy(sprite: string): Promise<PrivilegesPolicy>;
+  /** The sprite's resources policy; its memory limit is enforced when `memory` is given. */
+  resourcesPolicy(sprite: string): Promise<ResourcesPolicy>;
+  /** Memory cgroups, when this host has them. */
+  memory?: MemoryLimits;
 }
 
 interface Running {
@@ -84,12 +89,13 @@ export class SandboxDriver implements SpriteDriver {
       policy: () => this.options.networkPolicy(sprite),
       hostsFile: () => `/proc/${holder.pid}/root/etc/hosts`,
     });
-    let agent: NetAgent;
+    let agent: NetAgent | undefined;
     try {
       await egress.listen(egressSocket);
       agent = await NetAgent.start(holder.pid, join(this.runDir, `${n}.dial.sock`), egressSocket, EGRESS_PORT);
+      await this.applyMemory(sprite);
     } catch (err) {
-      await Promise.all([holder.stop(), egress.close(egressSocket)]);
+      await Promise.all([holder.stop(), egress.close(egressSocket), agent?.stop()]);
       throw err;
     }
     const privileges = privilegesPrefix(await this.options.privilegesPolicy(sprite).catch(() => ({})));
@@ -132,7 +138,10 @@ export class SandboxDriver implements SpriteDriver {
       throw new SpawnError(`working directory ${req.cwd} does not exist in sprite ${req.sprite}`);
     }
     // The host-side process is nsenter: it runs in the host's root, and passes env on to the program.
-    const argv = enterArgv(holder.pid, req.cwd, req.argv, privileges);
+    let argv = enterArgv(holder.pid, req.cwd, req.argv, privileges);
+    // Join the sprite's memory cgroup first (same pid through both execs), so all it starts counts.
+    const memory = this.options.memory;
+    if (memory) argv = ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', memory.procsFile(req.sprite), ...argv];
     const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
     return req.tty ? spawnPty(spec) : spawnPipes(spec);
   }
@@ -157,7 +166,14 @@ export class SandboxDriver implements SpriteDriver {
     const running = this.running.get(sprite);
     if (!running) return;
     running.privileges = privilegesPrefix(await this.options.privilegesPolicy(sprite).catch(() => ({})));
+    await this.applyMemory(sprite);
     await running.egress.recheck();
+  }
+
+  private async applyMemory(sprite: string): Promise<void> {
+    if (!this.options.memory) return;
+    const policy = await this.options.resourcesPolicy(sprite).catch((): ResourcesPolicy => ({}));
+    await this.options.memory.apply(sprite, policy.memory?.limit_mb);
   }
 
   async release(sprite: string): Promise<void> {
@@ -169,11 +185,13 @@ export class SandboxDriver implements SpriteDriver {
   /** Stop every sprite (engine shutdown). */
   async close(): Promise<void> {
     await Promise.all([...this.running.keys()].map((name) => this.release(name)));
+    await this.options.memory?.close();
   }
 
   private async stopRunning(sprite: string, running: Running): Promise<void> {
     if (this.running.get(sprite) === running) this.running.delete(sprite);
     await Promise.all([running.agent.stop(), running.holder.stop(), running.egress.close(running.egressSocket)]);
+    await this.options.memory?.remove(sprite);
     if (this.running.size === 0 && this.starting.size === 0 && this.runDir) {
       rmSync(this.runDir, { recursive: true, force: true });
       this.runDir = undefined;
