@@ -180,11 +180,10 @@ describe('checkpoint input validation', () => {
       expect([400, 404], `POST ${path}/restore`).toContain(await rawStatus('POST', `${path}/restore`));
     }
     expect(existsSync(join(engine.dataDir, 'sprites', 'cp-paths', 'checkpoints', 'state.json'))).toBe(true);
-    // Dot segments are URL syntax, resolved before routing: `checkpoints/..` is the sprite itself,
-    // never a checkpoint id, and `sprites/..` leaves the API's own namespace only to find no route.
+    // The router matches the raw path: a dot segment, plain or encoded, is never a name or an id.
     expect(await rawStatus('DELETE', '/v1/sprites/cp-paths/checkpoints/%2e%2e/checkpoints/v9')).toBe(404);
-    expect(await rawStatus('GET', '/v1/sprites/../../etc/passwd')).toBe(404);
-    expect(await rawStatus('POST', '/v1/sprites/cp-paths/checkpoints/../checkpoints/v0/restore')).toBe(200);
+    expect(await rawStatus('GET', '/v1/sprites/../../etc/passwd')).toBe(400);
+    expect(await rawStatus('POST', '/v1/sprites/cp-paths/checkpoints/../checkpoints/v0/restore')).toBe(404);
   });
 
   it('copies a planted symlink as a link and never writes through one on restore', async () => {
