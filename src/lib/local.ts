@@ -4,6 +4,7 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { EngineState, SpritesPaths } from '../protocol/paths.js';
+import type { IsolationInfo } from '../protocol/isolation.js';
 import { FileError, OperationError } from './errors.js';
 
 const START_TIMEOUT_MS = 20_000;
@@ -66,6 +67,8 @@ export async function findEngine(paths: SpritesPaths): Promise<EngineState | und
 export interface StartOptions {
   port?: number;
   dataDir?: string;
+  /** auto | sandbox | host: how the engine runs sprites. */
+  isolation?: string;
 }
 
 /** The running engine, starting one detached if none runs. Concurrent callers start only one. */
@@ -125,7 +128,7 @@ async function startDetached(paths: SpritesPaths, options: StartOptions, deadlin
   const before = await readEngineState(paths.engineStateFile).catch(() => undefined);
   if (before) await rm(paths.engineStateFile, { force: true });
   const log = openSync(paths.engineLogFile, 'a', 0o600);
-  const args = [engineEntry(), '--data-dir', options.dataDir ?? paths.dataDir, '--state-file', paths.engineStateFile, '--port', String(options.port ?? 0)];
+  const args = [engineEntry(), '--data-dir', options.dataDir ?? paths.dataDir, '--state-file', paths.engineStateFile, '--port', String(options.port ?? 0), '--isolation', options.isolation ?? process.env.SPRITES_ISOLATION ?? 'auto'];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
   closeSync(log);
   let exited: number | null = null;
@@ -189,6 +192,8 @@ export interface EngineStatus {
   data_dir: string;
   started_at: string;
   sprites: number;
+  /** How sprites run and which of their properties this engine enforces. */
+  isolation?: IsolationInfo;
 }
 
 /** What the running engine says of itself (engine-only route). */
