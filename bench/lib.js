@@ -151,6 +151,56 @@ export function cliOk(args, options) {
   return runOk(NODE, [BIN, ...args], options);
 }
 
+/**
+ * A pipeline of processes wired stdout → stdin without this process touching the data
+ * (stages: [cmd, args] pairs). Resolves when all have exited: { ms, codes, stdout (last stage),
+ * peakRssKb (of stage `rssOf`, sampled every `rssEveryMs`) }.
+ */
+export function runPipeline(stages, { env, cwd = ROOT, rssOf, rssEveryMs = 20, timeoutMs = 300_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const children = [];
+    let prev;
+    stages.forEach(([cmd, args], i) => {
+      const last = i === stages.length - 1;
+      const child = spawn(cmd, args, { env, cwd, stdio: [prev ?? 'ignore', 'pipe', 'pipe'] });
+      prev?.destroy();
+      prev = last ? undefined : child.stdout;
+      children.push(child);
+    });
+    const lastChild = children[children.length - 1];
+    const out = [];
+    const errs = children.map(() => []);
+    lastChild.stdout.on('data', (c) => out.push(c));
+    children.forEach((c, i) => c.stderr.on('data', (d) => errs[i].push(d)));
+    let peak = NaN;
+    const sample = () => {
+      const v = readHwmKb(children[rssOf]?.pid);
+      if (Number.isFinite(v)) peak = v;
+    };
+    const sampler = rssOf !== undefined ? setInterval(sample, rssEveryMs) : undefined;
+    const timer = setTimeout(() => {
+      for (const c of children) c.kill('SIGKILL');
+      reject(new Error(`pipeline ${stages.map(([c, a]) => [c, ...a].join(' ')).join(' | ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const codes = [];
+    Promise.all(
+      children.map(
+        (c, i) =>
+          new Promise((res) => {
+            c.on('error', reject);
+            c.on('exit', () => i === rssOf && sample());
+            c.on('close', (code, signal) => res((codes[i] = code ?? signal)));
+          }),
+      ),
+    ).then(() => {
+      clearTimeout(timer);
+      clearInterval(sampler);
+      resolve({ ms: now() - start, codes, peakRssKb: peak, stdout: Buffer.concat(out).toString(), stderr: errs.map((e) => Buffer.concat(e).toString()) });
+    });
+  });
+}
+
 export function hasBinary(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
@@ -194,10 +244,18 @@ export async function startEngine() {
     async fetch(path, init = {}) {
       return fetch(ready.url + path, { ...init, headers: { authorization: `Bearer ${state.token}`, ...(init.headers ?? {}) } });
     },
+    /** Create a sprite through the API; one that already exists is fine. */
     async createSprite(name) {
+      const exists = await engine.fetch(`/v1/sprites/${encodeURIComponent(name)}`);
+      await exists.body?.cancel();
+      if (exists.status === 200) return;
       const res = await engine.fetch('/v1/sprites', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
       if (res.status !== 201 && res.status !== 200) throw new Error(`create sprite ${name}: ${res.status} ${await res.text()}`);
       await res.body?.cancel();
+    },
+    /** The host directory that is the sprite's home (/home/sprite inside it). */
+    homeOf(name) {
+      return join(ready.data_dir, 'sprites', name, 'fs', 'home', 'sprite');
     },
     async stop() {
       engines.delete(engine);
