@@ -113,9 +113,9 @@ export class Engine {
       if (!tokenMatches(req, this.options.token)) {
         throw new HttpError(401, 'unauthorized', 'Missing or invalid authentication');
       }
-      const url = new URL(req.url ?? '/', 'http://engine');
-      const { route, params } = this.router.findHttp(req.method ?? 'GET', url.pathname);
-      await route.handle({ req, res, params, query: url.searchParams });
+      const { pathname, query } = splitTarget(req.url);
+      const { route, params } = this.router.findHttp(req.method ?? 'GET', pathname);
+      await route.handle({ req, res, params, query });
     } catch (err) {
       sendError(res, toHttpError(err));
     }
@@ -127,13 +127,25 @@ export class Engine {
       if (!tokenMatches(req, this.options.token)) {
         throw new HttpError(401, 'unauthorized', 'Missing or invalid authentication');
       }
-      const url = new URL(req.url ?? '/', 'http://engine');
-      const { route, params } = this.router.findUpgrade(url.pathname);
-      await route.handle({ req, socket, head, params, query: url.searchParams });
+      const { pathname, query } = splitTarget(req.url);
+      const { route, params } = this.router.findUpgrade(pathname);
+      await route.handle({ req, socket, head, params, query });
     } catch (err) {
       rejectUpgrade(socket, toHttpError(err));
     }
   }
+}
+
+/**
+ * The request target as sent. Not through `new URL`: it would resolve `%2E%2E` and `..` segments
+ * before the router sees them, so a request could land on a route other than the one it named.
+ */
+export function splitTarget(target: string | undefined): { pathname: string; query: URLSearchParams } {
+  const raw = target ?? '/';
+  const q = raw.indexOf('?');
+  const pathname = q === -1 ? raw : raw.slice(0, q);
+  if (!pathname.startsWith('/')) throw new HttpError(400, 'invalid_path', 'the request target must be a path');
+  return { pathname, query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) };
 }
 
 export function toHttpError(err: unknown): HttpError {

@@ -24,6 +24,8 @@ export class SpriteStore {
   private readonly sprites = new Map<string, Sprite>();
   /** Names being created right now, so two concurrent creates of one name cannot both win. */
   private readonly pending = new Set<string>();
+  /** Run for each sprite at load, before the engine serves it: features finish their half-done work. */
+  private readonly recoverers: Array<(name: string) => Promise<void>> = [];
 
   constructor(readonly dataDir: string) {}
 
@@ -48,6 +50,11 @@ export class SpriteStore {
     return join(this.fsDirOf(name), 'home', 'sprite');
   }
 
+  /** Register crash recovery for a feature's per-sprite state (checkpoints, restores). */
+  onLoadSprite(fn: (name: string) => Promise<void>): void {
+    this.recoverers.push(fn);
+  }
+
   /** Load every sprite; finish or discard what a crash left half done. */
   async load(): Promise<void> {
     await mkdir(this.spritesDir, { recursive: true, mode: 0o700 });
@@ -69,6 +76,7 @@ export class SpriteStore {
       } catch (err) {
         throw new Error(`sprite metadata ${join(dir, META)} is corrupt: ${(err as Error).message}`);
       }
+      if (this.sprites.has(entry.name)) for (const recover of this.recoverers) await recover(entry.name);
     }
   }
 

@@ -214,5 +214,6 @@ export function apiErrorFrom(status: number, text: string, headers: Headers | un
 function describeFetchError(err: unknown): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
   if (e.cause?.code) return `${e.cause.code}${e.cause.message ? ` (${e.cause.message})` : ''}`;
+  if (e.cause?.message) return e.cause.message;
   return e.message ?? String(err);
 }
