@@ -2,7 +2,7 @@
 // bench process never sits on the data path. Each client mode prints one JSON line with its timing.
 //
 //   node tcp.js serve                       listen on 127.0.0.1, print {"sink","source","http","echo"} ports
-//   node tcp.js send PORT BYTES             push BYTES to a sink, wait for its count: {"ms","bytes"}
+//   node tcp.js send PORT BYTES             push "BYTES\n" and BYTES to a sink, wait for its count: {"ms","bytes"}
 //   node tcp.js recv PORT BYTES             ask a source for BYTES and read them all: {"ms","bytes"}
 //   node tcp.js http PORT SECONDS CONC MODE small GETs for SECONDS with CONC workers, MODE keep-alive|close
 //   node tcp.js hold PORT N                 open N echo connections at once, check each echoes, hold them
@@ -27,11 +27,23 @@ function listen(server) {
 }
 
 async function serve() {
+  // The sender announces its length first ("N\n"), so the count comes back without waiting for
+  // EOF: tunnels that do not carry a half-close (the SDK's) still complete.
   const sink = net.createServer((s) => {
+    let head = '';
+    let expected = -1;
     let n = 0;
-    s.on('data', (c) => (n += c.length));
-    s.on('end', () => s.end(`${n}\n`));
     s.on('error', () => {});
+    s.on('data', (c) => {
+      if (expected < 0) {
+        head += c.toString('latin1');
+        const nl = head.indexOf('\n');
+        if (nl < 0) return;
+        expected = Number(head.slice(0, nl));
+        n = head.length - nl - 1;
+      } else n += c.length;
+      if (n >= expected) s.end(`${n}\n`);
+    });
   });
   const source = net.createServer((s) => {
     let line = '';
@@ -89,9 +101,11 @@ function send(port, bytes) {
       left -= piece.length;
       if (!s.write(piece)) return void s.once('drain', pump);
     }
-    s.end();
   };
-  s.on('connect', pump);
+  s.on('connect', () => {
+    s.write(`${bytes}\n`);
+    pump();
+  });
 }
 
 function recv(port, bytes) {
