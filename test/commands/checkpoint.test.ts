@@ -5,16 +5,16 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineFetch, isolatedEnv, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
 import { runCliPty } from '../helpers/pty.js';
-import { hostileServer, type Hostile } from '../lib/hostile.js';
+import { startHostileServer, type HostileServer } from '../helpers/hostile.js';
 
 let engine: TestEngine & { cleanup(): void };
-let hostile: Hostile;
+let hostile: HostileServer;
 /** What the hostile server answers to a streamed operation, by test. */
 let script: (res: import('node:http').ServerResponse) => void = () => {};
 
 beforeAll(async () => {
   engine = await startEngine();
-  hostile = await hostileServer((_req, res) => script(res));
+  hostile = await startHostileServer((_req, res) => script(res));
 });
 afterAll(async () => {
   await engine?.stop();

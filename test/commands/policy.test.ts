@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineFetch, isolatedEnv, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
-import { hostileServer } from '../lib/hostile.js';
+import { startHostileServer } from '../helpers/hostile.js';
 
 let engine: TestEngine & { cleanup(): void };
 
@@ -84,7 +84,7 @@ describe('network policy commands', () => {
   });
 
   it('shows the server\'s reason for a 400 (exit 1)', async () => {
-    const hostile = await hostileServer((req, res) => {
+    const hostile = await startHostileServer((req, res) => {
       if (req.method === 'POST') {
         res.writeHead(400, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'invalid_policy', message: 'rules[0]: this organisation forbids *' }));
@@ -98,7 +98,7 @@ describe('network policy commands', () => {
       const r = await runCli(['policy', 'deny', 'demo', '*', '--api', hostile.url], { env: { ...client.env, SPRITES_TOKEN: 't0ken' } });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/rules\[0\]: this organisation forbids \*/);
-      expect(hostile.seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/sprites/demo/policy/network', 'POST /v1/sprites/demo/policy/network']);
+      expect(hostile.requests).toEqual(['GET /v1/sprites/demo/policy/network', 'POST /v1/sprites/demo/policy/network']);
     } finally {
       await hostile.close();
       client.cleanup();
