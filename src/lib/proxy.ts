@@ -141,7 +141,10 @@ export class Tunnel {
   abort(): void {
     if (this.localEof && this.remoteEof) return;
     if (this.ws.readyState === WebSocket.CLOSED) return;
-    if (this.state === 'handshake') this.failure ??= new ProxyClosedError(`${this.label}: the local connection closed before the tunnel was ready`, 0);
+    this.failure ??= new ProxyClosedError(
+      this.state === 'handshake' ? `${this.label}: the local connection closed before the tunnel was ready` : `${this.label}: the local connection was reset`,
+      0,
+    );
     this.ws.terminate();
   }
 
@@ -259,7 +262,9 @@ const ABSENT_ADDRESS = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL']);
 export class PortForwarder {
   readonly listeners: ForwardListener[] = [];
   private readonly servers: Server[] = [];
-  private readonly open = new Map<Tunnel, Socket>();
+  private readonly open = new Set<Tunnel>();
+  /** Every accepted socket until it closes (a tunnel can end before its socket does). */
+  private readonly sockets = new Set<Socket>();
   private nextId = 0;
   private closing = false;
 
@@ -288,11 +293,8 @@ export class PortForwarder {
       new Promise<void>((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS))),
     ]);
     clearTimeout(grace);
-    for (const [t, socket] of this.open) {
-      t.abort();
-      socket.destroy();
-    }
-    for (const socket of this.open.values()) socket.destroy();
+    for (const t of this.open) t.abort();
+    for (const socket of this.sockets) socket.destroy();
     await serversClosed;
   }
 
@@ -350,8 +352,12 @@ export class PortForwarder {
         if (!socket.destroyed) socket.resetAndDestroy();
       },
     }, target);
-    this.open.set(tunnel, socket);
-    socket.on('close', () => tunnel.abort());
+    this.open.add(tunnel);
+    this.sockets.add(socket);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      tunnel.abort();
+    });
     void tunnel.done.then((result) => {
       this.open.delete(tunnel);
       if (!result.connected) {
