@@ -14,6 +14,14 @@ export interface SpawnRequest {
   tty: boolean;
   cols: number;
   rows: number;
+  /** Where the sprite's home lives on the host (store.homeDirOf): drivers map the sprite's home onto it. */
+  hostHome: string;
+}
+
+/** What a command gets when the client names no environment or directory (SPRITES-API.md §2). */
+export interface SpawnDefaults {
+  cwd: string;
+  env: Record<string, string>;
 }
 
 /** A process running in a sprite, PTY or pipes. */
@@ -50,6 +58,11 @@ export interface SpriteDriver {
   readonly name: 'host' | 'sandbox';
   /** Prepare a sprite for running processes (no-op for host). */
   prepare(sprite: string): Promise<void>;
+  /**
+   * Default environment and working directory of a command. Added for exec: only the driver knows
+   * where the sprite's home appears to its processes and which PATH finds their tools.
+   */
+  defaults(sprite: string, hostHome: string): SpawnDefaults;
   spawn(req: SpawnRequest): SpriteProcess;
   /** Open a TCP connection to host:port as seen from inside the sprite. */
   dial(sprite: string, host: string, port: number): Promise<Duplex>;
@@ -57,4 +70,16 @@ export interface SpriteDriver {
   listeningPorts(sprite: string, pids: number[]): Promise<ListeningPort[]>;
   /** Release everything the driver holds for a sprite (before delete or restore). */
   release(sprite: string): Promise<void>;
+  /** The sprite's policies changed; a driver that enforces them applies them at once. */
+  policyChanged?(sprite: string): Promise<void>;
+  /** Let go of everything (engine shutdown), after every sprite was released. */
+  close?(): Promise<void>;
+}
+
+/** A spawn refused before anything ran (e.g. the working directory does not exist): the request's fault. */
+export class SpawnError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpawnError';
+  }
 }

@@ -1,16 +1,52 @@
 // The host driver: a sprite's processes are the engine user's processes, run in the sprite's
 // directory; "localhost" inside the sprite is the host's loopback.
 import { connect } from 'node:net';
+import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
-import type { ListeningPort, SpawnRequest, SpriteDriver, SpriteProcess } from '../driver.js';
+import { statSync } from 'node:fs';
+import { SpawnError, type ListeningPort, type SpawnDefaults, type SpawnRequest, type SpriteDriver, type SpriteProcess } from '../driver.js';
+import { spawnPipes, spawnPty, failedProcess, resolveProgram } from './host-process.js';
+import { listeningPortsOf } from './proc-net.js';
+
+/** Where commands see their home on a real sprite; the host driver maps it onto the host directory. */
+export const SPRITE_HOME = '/home/sprite';
 
 export class HostDriver implements SpriteDriver {
   readonly name = 'host' as const;
 
   async prepare(): Promise<void> {}
 
-  spawn(_req: SpawnRequest): SpriteProcess {
-    throw new Error('process spawning is not available yet in the host driver');
+  defaults(_sprite: string, hostHome: string): SpawnDefaults {
+    let user = 'sprite';
+    try {
+      user = userInfo().username;
+    } catch {
+      // No passwd entry for our uid: keep the sprite's user name.
+    }
+    return {
+      cwd: hostHome,
+      env: {
+        // The engine's own PATH, so the tools installed for the engine's user are found.
+        PATH: process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: hostHome,
+        USER: user,
+        LOGNAME: user,
+        SHELL: '/bin/bash',
+        LANG: 'C.UTF-8',
+      },
+    };
+  }
+
+  spawn(req: SpawnRequest): SpriteProcess {
+    // Clients that cannot know the host path name the sprite's home as a real sprite shows it.
+    const cwd = mapHome(req.cwd, req.hostHome);
+    const env = { ...req.env };
+    if (env.HOME !== undefined) env.HOME = mapHome(env.HOME, req.hostHome);
+    if (!isDirectory(cwd)) throw new SpawnError(`working directory ${req.cwd} does not exist in sprite ${req.sprite}`);
+    const program = resolveProgram(req.argv[0] ?? '', env.PATH ?? '', cwd);
+    if (!program.ok) return failedProcess(req.tty, program.message, program.code);
+    const spec = { file: program.path, argv: req.argv, env, cwd, cols: req.cols, rows: req.rows };
+    return req.tty ? spawnPty(spec) : spawnPipes(spec);
   }
 
   dial(_sprite: string, host: string, port: number): Promise<Duplex> {
@@ -25,9 +61,23 @@ export class HostDriver implements SpriteDriver {
     });
   }
 
-  async listeningPorts(_sprite: string, _pids: number[]): Promise<ListeningPort[]> {
-    return [];
+  listeningPorts(_sprite: string, pids: number[]): Promise<ListeningPort[]> {
+    return listeningPortsOf(pids);
   }
 
   async release(): Promise<void> {}
+}
+
+function mapHome(path: string, hostHome: string): string {
+  if (path === SPRITE_HOME) return hostHome;
+  if (path.startsWith(SPRITE_HOME + '/')) return hostHome + path.slice(SPRITE_HOME.length);
+  return path;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
