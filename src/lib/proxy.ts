@@ -127,12 +127,12 @@ export class Tunnel {
     this.ws.on('close', (code, reasonBuf) => this.onClose(code, reasonBuf.toString('utf8')));
   }
 
-  /** Close for a shutdown: a clean close when open, else give up on the handshake. */
-  close(): void {
+  /** Close cleanly when open (a shutdown, or -W after the sprite side's EOF), else give up on the handshake. */
+  close(code = PROXY_CLOSE_GOING_AWAY, reason = 'proxy shutting down'): void {
     if (this.state === 'open' && this.ws.readyState === WebSocket.OPEN) {
       // A paused socket would never read the server's close frame.
       this.ws.resume();
-      this.ws.close(PROXY_CLOSE_GOING_AWAY, 'proxy shutting down');
+      this.ws.close(code, reason);
     }
     else this.ws.terminate();
   }
@@ -401,11 +401,13 @@ async function listenError(err: NodeJS.ErrnoException, address: string, port: nu
 
 /** Bridge the CLI's own stdin/stdout to one port in the sprite (`-W`, for ssh ProxyCommand). */
 export function tunnelStdio(api: ApiClient, sprite: string, target: ProxyTarget, input: Readable, output: Writable): Tunnel {
-  return new Tunnel(api, sprite, target, {
+  const tunnel: Tunnel = new Tunnel(api, sprite, target, {
     input,
     output,
-    // stdout cannot be half-closed from Node; the CLI ends when the sprite side closes.
-    endOutput: () => {},
+    // The sprite side finished: stdout cannot be half-closed, so the bridge (and the CLI) ends,
+    // once what was written to stdout is flushed.
+    endOutput: () => output.write('', () => tunnel.close(PROXY_CLOSE_NORMAL, '')),
     abort: () => {},
   });
+  return tunnel;
 }

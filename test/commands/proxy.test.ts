@@ -1,4 +1,7 @@
 // `sprites proxy` end to end: the real binary, a real engine, real TCP servers, real tunnels.
+// The target servers run in this test process, where they can be instrumented (hashes, pauses,
+// resets), so the engine runs sprites as host processes: the sprite's localhost is this machine's
+// loopback. proxy-sprite.test.ts covers servers started inside a sprite with `sprites exec`.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request, Agent } from 'node:http';
@@ -14,7 +17,7 @@ let echo: TestServer;
 const running = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  engine = await startEngine();
+  engine = await startEngine(undefined, ['--isolation', 'host']);
   const res = await engineFetch(engine, '/v1/sprites', { method: 'POST', body: JSON.stringify({ name: 'demo' }), headers: { 'content-type': 'application/json' } });
   expect(res.status).toBe(201);
   echo = await echoServer();
