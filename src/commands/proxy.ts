@@ -5,7 +5,7 @@ import { findContext } from '../lib/config.js';
 import { OperationError, UsageError } from '../lib/errors.js';
 import { notice, printNdjson } from '../lib/output.js';
 import { parsePortMappings, parseStdioTarget } from '../lib/port-mapping.js';
-import { PortForwarder, tunnelStdio, type ProxyEvent } from '../lib/proxy.js';
+import { ProxyListeners, tunnelStdio, type ProxyEvent } from '../lib/proxy.js';
 import { getSprite } from '../lib/sprites.js';
 
 const MAPPING_LIKE = /^[0-9]+(:[0-9]+)?$/;
@@ -60,7 +60,7 @@ export default class Proxy extends SpritesCommand {
     const api = await this.api(flags);
     await getSprite(api, name);
     const json = this.jsonEnabled();
-    const forwarder = new PortForwarder({
+    const forwarder = new ProxyListeners({
       api,
       sprite: name,
       remoteHost,

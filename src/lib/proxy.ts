@@ -258,8 +258,8 @@ const DEFAULT_ADDRESSES = ['127.0.0.1', '::1'];
 /** Errors that mean "this machine has no such address family / address": skip a default address. */
 const ABSENT_ADDRESS = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL']);
 
-/** Local listeners, each accepted connection tunnelled into the sprite. */
-export class PortForwarder {
+/** Local listeners for `sprites proxy`, each accepted connection tunnelled into the sprite. */
+export class ProxyListeners {
   readonly listeners: ForwardListener[] = [];
   private readonly servers: Server[] = [];
   private readonly open = new Set<Tunnel>();
@@ -320,9 +320,7 @@ export class PortForwarder {
 
   private listen(address: string, port: number, mapping: PortMapping, target: string): Promise<Server> {
     return new Promise((resolve, reject) => {
-      // allowHalfOpen: a client that shuts down its sending side still gets the answer.
-      // pauseOnConnect: nothing is read until the tunnel is ready, so early bytes wait in the socket.
-      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+      const server = createServer(TUNNEL_SERVER_OPTIONS);
       server.once('error', (err: NodeJS.ErrnoException) => {
         void listenError(err, address, port, mapping.remote).then(reject, reject);
       });
@@ -340,28 +338,15 @@ export class PortForwarder {
   private accept(socket: Socket, mapping: PortMapping, local: string, target: string): void {
     if (this.closing) return void socket.destroy();
     const id = ++this.nextId;
-    socket.setNoDelay(true);
-    socket.on('error', () => {});
     const peer = joinHostPort(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0);
     this.options.onEvent?.({ type: 'connection_opened', id, local, peer, target });
-    const tunnel = new Tunnel(this.options.api, this.options.sprite, { host: this.options.remoteHost, port: mapping.remote }, {
-      input: socket,
-      output: socket,
-      endOutput: () => socket.end(),
-      abort: () => {
-        if (!socket.destroyed) socket.resetAndDestroy();
-      },
-    }, target);
+    const tunnel = tunnelSocket(this.options.api, this.options.sprite, { host: this.options.remoteHost, port: mapping.remote }, socket, target);
     this.open.add(tunnel);
     this.sockets.add(socket);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      tunnel.abort();
-    });
+    socket.on('close', () => this.sockets.delete(socket));
     void tunnel.done.then((result) => {
       this.open.delete(tunnel);
       if (!result.connected) {
-        socket.destroy();
         if (!this.closing) this.options.onNotice?.(`Connection ${id} (${peer}) closed: ${result.error?.message ?? 'the tunnel could not be opened'}`);
       }
       this.options.onEvent?.({
@@ -376,6 +361,36 @@ export class PortForwarder {
     });
   }
 }
+
+/**
+ * Tunnel one accepted TCP connection (from a server made with allowHalfOpen and pauseOnConnect)
+ * into the sprite. The socket is destroyed when the tunnel cannot be opened, reset when it fails.
+ */
+export function tunnelSocket(api: ApiClient, sprite: string, target: ProxyTarget, socket: Socket, label?: string): Tunnel {
+  socket.setNoDelay(true);
+  socket.on('error', () => {});
+  const tunnel = new Tunnel(api, sprite, target, {
+    input: socket,
+    output: socket,
+    endOutput: () => socket.end(),
+    abort: () => {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    },
+  }, label);
+  socket.on('close', () => tunnel.abort());
+  void tunnel.done.then((result) => {
+    if (!result.connected) socket.destroy();
+  });
+  return tunnel;
+}
+
+/** Options for a server whose connections go through tunnelSocket. */
+export const TUNNEL_SERVER_OPTIONS = {
+  // A client that shuts down its sending side still gets the answer.
+  allowHalfOpen: true,
+  // Nothing is read until the tunnel is ready, so early bytes wait in the socket.
+  pauseOnConnect: true,
+} as const;
 
 async function listenError(err: NodeJS.ErrnoException, address: string, port: number, remote: number): Promise<Error> {
   const where = joinHostPort(address, port);

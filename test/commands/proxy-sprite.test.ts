@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
-import type { Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { BIN, ROOT, engineFetch, startEngine, type TestEngine } from '../helpers/cli.js';
 import { closeOutcome, dial, patternBytes, sha256, waitUntil } from '../helpers/tcp.js';
 
@@ -158,6 +158,35 @@ describe('sprites proxy to servers in the sprite', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
   });
+
+  it('exec --port-forward tunnels a port the command opens, through the same proxy client', async () => {
+    const port = await freeLocalPort();
+    const run = cli(['exec', 'demo', '--port-forward', '--', 'node', '-e', `require('net').createServer((s) => s.pipe(s)).listen(${port}, '127.0.0.1')`]);
+    await waitUntil(() => run.stderr().includes(`forwarding 127.0.0.1:${port}`), 'the forwarding notice', 30_000);
+    const s = await dial(port);
+    const payload = patternBytes(300_000, 77);
+    const got: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      s.on('data', (c: Buffer) => {
+        got.push(c);
+        if (Buffer.concat(got).length >= payload.length) resolve();
+      });
+      s.write(payload);
+    });
+    expect(Buffer.concat(got).equals(payload)).toBe(true);
+    s.destroy();
+    run.child.kill('SIGKILL');
+  });
 });
+
+function freeLocalPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 void servers;
