@@ -16,8 +16,13 @@ function isLoopback(address: string): boolean {
 }
 
 export default class Proxy extends SpritesCommand {
+  static override summary = 'Forward local TCP ports into a sprite (or bridge stdin/stdout with -W).';
+  static override usage = [
+    'proxy [NAME] PORT|LOCAL:REMOTE|0:REMOTE... [--bind ADDR] [--remote-host HOST] [--json]',
+    'proxy [NAME] -W [HOST:]PORT',
+  ];
   static override description =
-    'Forward local TCP ports to ports inside a sprite, one tunnel per connection, until Ctrl-C. ' +
+    'Forward local TCP ports to ports inside a sprite, one tunnel per connection, until Ctrl-C or SIGTERM. ' +
     'PORT forwards local PORT to the same port in the sprite; LOCAL:REMOTE picks the local port; 0:REMOTE picks a free one. ' +
     'With -W, bridges stdin/stdout to one port instead (for ssh ProxyCommand).';
   static override examples = [

@@ -8,6 +8,9 @@ import { request, Agent } from 'node:http';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { AddressInfo, Socket } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BIN, ROOT, engineFetch, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
 import { runCliPty } from '../helpers/pty.js';
 import { closeOutcome, dial, echoServer, listenTcp, patternBytes, readAll, settledValue, sha256, waitUntil, type TestServer } from '../helpers/tcp.js';
@@ -44,8 +47,8 @@ interface ProxyRun {
 }
 
 /** Start `sprites proxy ARGS` and wait until it has printed one line per mapping. */
-async function startProxy(args: string[], mappings: number): Promise<ProxyRun> {
-  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { env: engine.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startProxy(args: string[], mappings: number, cwd = ROOT): Promise<ProxyRun> {
+  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { env: engine.env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -358,6 +361,25 @@ describe('sprites proxy: tunnels', () => {
     expect(opened).toMatchObject({ type: 'connection_opened', id: 1, target: `demo:${echo.port}` });
     expect(closed).toMatchObject({ type: 'connection_closed', id: 1, bytes_sent: 5, bytes_received: 5 });
     expect(closed.error).toBeUndefined();
+    expect(await stopProxy(p)).toBe(0);
+  });
+
+  it('takes the sprite from the .sprite file when only mappings are given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sprites-proxy-ctx-'));
+    writeFileSync(join(dir, '.sprite'), JSON.stringify({ sprite: 'demo', organization: 'local' }));
+    try {
+      const p = await startProxy([`0:${echo.port}`, `0:${echo.port}`], 2, dir);
+      expect(p.lines[1]).toBe(`Forwarding 127.0.0.1:${p.ports[1]} -> demo:${echo.port}`);
+      expect(await stopProxy(p)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('listens only on the --bind address', async () => {
+    const p = await startProxy(['demo', `0:${echo.port}`, '--bind', '127.0.0.1', '--json'], 1);
+    expect(JSON.parse(p.lines[0]!).addresses).toEqual([`127.0.0.1:${p.ports[0]}`]);
+    expect(p.stderr()).not.toMatch(/Warning/);
     expect(await stopProxy(p)).toBe(0);
   });
 
