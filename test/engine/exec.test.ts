@@ -130,7 +130,10 @@ describe('WebSocket exec', () => {
     }, 'the session to stop after the disconnect');
   });
 
-  it('sends port_opened and port_closed for a port the command listens on', async () => {
+  it('sends port_opened and port_closed for a port the command listens on, to the session and to ports/watch', async () => {
+    const watch = await openExec(engine, `${engine.url.replace(/^http/, 'ws')}/v1/sprites/${SPRITE}/ports/watch`);
+    await watch.waitFor(() => watch.texts.length > 0, 'port_list');
+    expect(watch.texts[0]).toEqual({ type: 'port_list', ports: [] });
     const script = 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); sys.stdin.read(); s.close(); sys.stdin.read()';
     const ex = await openExec(engine, execUrl(engine, SPRITE, [...cmd('python3', '-c', script), ['stdin', 'true']]));
     await ex.waitFor(() => /\d+\n/.test(ex.stdout()), 'the port number');
@@ -140,6 +143,9 @@ describe('WebSocket exec', () => {
     ex.ws.send(Buffer.from([4]));
     await ex.waitFor(() => ex.texts.some((t) => t.type === 'port_closed' && t.port === port) || ex.exitCode() !== undefined, 'port_closed');
     expect(ex.texts.some((t) => t.type === 'port_closed' && t.port === port)).toBe(true);
+    await watch.waitFor(() => watch.texts.some((t) => t.type === 'port_closed' && t.port === port), 'port_closed on ports/watch');
+    expect(watch.texts.some((t) => t.type === 'port_opened' && t.port === port)).toBe(true);
+    watch.ws.close();
   });
 });
 

@@ -22,7 +22,7 @@ export interface HostSpawn {
  * After a process exits, a grandchild may still hold its stdout open (`sleep 100 &`). Output that
  * is still arriving is read; once the pipes are silent this long, the command counts as finished.
  */
-const PIPE_DRAIN_GRACE_MS = 250;
+const PIPE_DRAIN_GRACE_MS = 1000;
 
 type Listener<T> = (value: T) => void;
 
