@@ -42,18 +42,49 @@ export function sendError(res: ServerResponse, err: HttpError): void {
     res.destroy(err);
     return;
   }
+  // A request body left unread (too large, refused early) makes the connection unusable for the next request.
+  if (!res.req.complete) res.setHeader('connection', 'close');
   sendJson(res, err.status, errorBody(err.status, err.code, err.message, err.extra));
 }
 
-export async function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength;
-    if (size > limit) throw new HttpError(413, 'body_too_large', `request body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Buffer> {
+  // Listeners rather than `for await`: leaving that loop early destroys the socket, and the 413
+  // would never reach the client. Node discards the unread rest of an oversized body itself.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new HttpError(413, 'body_too_large', `request body larger than ${limit} bytes`));
+      return;
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        reject(new HttpError(413, 'body_too_large', `request body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }
 
 /** Read a JSON object body; an empty body is {}. */

@@ -10,14 +10,17 @@ import { SpriteStore, StoreError } from './store.js';
 import { installFeatures } from './features.js';
 import type { SpriteDriver } from './driver.js';
 import { HostDriver } from './drivers/host.js';
+import { hostIsolation, type IsolationInfo } from './isolation.js';
 
 export interface EngineOptions {
   dataDir: string;
   token: string;
   host?: string;
   port?: number;
-  /** How sprites run; the host driver when not given. */
-  driver?: SpriteDriver;
+  /** How sprites run (or how to build it once the store exists); the host driver when not given. */
+  driver?: SpriteDriver | ((store: SpriteStore) => SpriteDriver);
+  /** What the driver enforces, for the status route; host properties when not given. */
+  isolation?: IsolationInfo;
 }
 
 export class Engine {
@@ -26,6 +29,7 @@ export class Engine {
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
   readonly startedAt = new Date();
   readonly driver: SpriteDriver;
+  readonly isolation: IsolationInfo;
   private server: Server | undefined;
   /** Closers registered by subsystems (sessions, proxies) to run on shutdown. */
   private readonly closers: Array<() => Promise<void> | void> = [];
@@ -33,8 +37,19 @@ export class Engine {
 
   constructor(readonly options: EngineOptions) {
     this.store = new SpriteStore(options.dataDir);
-    this.driver = options.driver ?? new HostDriver();
+    const driver = options.driver ?? new HostDriver();
+    this.driver = typeof driver === 'function' ? driver(this.store) : driver;
+    this.isolation = options.isolation ?? hostIsolation();
+    // Closers run in reverse: the sprites are released after every feature has shut down.
+    this.onClose(() => this.releaseAll());
     installFeatures(this);
+    // After every feature's hooks: the driver lets go of a sprite once nothing runs in it.
+    this.onStopSprite((name) => this.driver.release(name));
+  }
+
+  private async releaseAll(): Promise<void> {
+    await Promise.all(this.store.list().map((sprite) => this.driver.release(sprite.name)));
+    await this.driver.close?.();
   }
 
   onClose(fn: () => Promise<void> | void): void {
@@ -113,9 +128,9 @@ export class Engine {
       if (!tokenMatches(req, this.options.token)) {
         throw new HttpError(401, 'unauthorized', 'Missing or invalid authentication');
       }
-      const url = new URL(req.url ?? '/', 'http://engine');
-      const { route, params } = this.router.findHttp(req.method ?? 'GET', url.pathname);
-      await route.handle({ req, res, params, query: url.searchParams });
+      const { pathname, query } = splitTarget(req.url);
+      const { route, params } = this.router.findHttp(req.method ?? 'GET', pathname);
+      await route.handle({ req, res, params, query });
     } catch (err) {
       sendError(res, toHttpError(err));
     }
@@ -127,13 +142,25 @@ export class Engine {
       if (!tokenMatches(req, this.options.token)) {
         throw new HttpError(401, 'unauthorized', 'Missing or invalid authentication');
       }
-      const url = new URL(req.url ?? '/', 'http://engine');
-      const { route, params } = this.router.findUpgrade(url.pathname);
-      await route.handle({ req, socket, head, params, query: url.searchParams });
+      const { pathname, query } = splitTarget(req.url);
+      const { route, params } = this.router.findUpgrade(pathname);
+      await route.handle({ req, socket, head, params, query });
     } catch (err) {
       rejectUpgrade(socket, toHttpError(err));
     }
   }
+}
+
+/**
+ * The request target as sent. Not through `new URL`: it would resolve `%2E%2E` and `..` segments
+ * before the router sees them, so a request could land on a route other than the one it named.
+ */
+export function splitTarget(target: string | undefined): { pathname: string; query: URLSearchParams } {
+  const raw = target ?? '/';
+  const q = raw.indexOf('?');
+  const pathname = q === -1 ? raw : raw.slice(0, q);
+  if (!pathname.startsWith('/')) throw new HttpError(400, 'invalid_path', 'the request target must be a path');
+  return { pathname, query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) };
 }
 
 export function toHttpError(err: unknown): HttpError {

@@ -24,6 +24,8 @@ export class SpriteStore {
   private readonly sprites = new Map<string, Sprite>();
   /** Names being created right now, so two concurrent creates of one name cannot both win. */
   private readonly pending = new Set<string>();
+  /** Run for each sprite at load, before the engine serves it: features finish their half-done work. */
+  private readonly recoverers: Array<(name: string) => Promise<void>> = [];
 
   constructor(readonly dataDir: string) {}
 
@@ -48,6 +50,11 @@ export class SpriteStore {
     return join(this.fsDirOf(name), 'home', 'sprite');
   }
 
+  /** Register crash recovery for a feature's per-sprite state (checkpoints, restores). */
+  onLoadSprite(fn: (name: string) => Promise<void>): void {
+    this.recoverers.push(fn);
+  }
+
   /** Load every sprite; finish or discard what a crash left half done. */
   async load(): Promise<void> {
     await mkdir(this.spritesDir, { recursive: true, mode: 0o700 });
@@ -69,6 +76,7 @@ export class SpriteStore {
       } catch (err) {
         throw new Error(`sprite metadata ${join(dir, META)} is corrupt: ${(err as Error).message}`);
       }
+      if (this.sprites.has(entry.name)) for (const recover of this.recoverers) await recover(entry.name);
     }
   }
 
@@ -127,7 +135,14 @@ export class SpriteStore {
       ...(req.url_settings !== undefined ? { url_settings: { ...current.url_settings, ...req.url_settings } } : {}),
       updated_at: new Date().toISOString(),
     };
-    await this.writeMeta(next);
+    try {
+      await this.writeMeta(next);
+    } catch (err) {
+      // Deleted while this update was in flight: its directory is gone.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreError(404, 'sprite_not_found', `no sprite named ${name}`);
+      throw err;
+    }
+    if (!this.sprites.has(name)) throw new StoreError(404, 'sprite_not_found', `no sprite named ${name}`);
     this.sprites.set(name, next);
     return next;
   }
@@ -152,6 +167,7 @@ export class SpriteStore {
   }
 
   private async writeMeta(sprite: Sprite): Promise<void> {
-    await writeFileAtomic(join(this.dirOf(sprite.name), META), JSON.stringify(sprite, null, 2) + '\n');
+    // Never create the directory here: an update racing a delete must not bring the sprite back.
+    await writeFileAtomic(join(this.dirOf(sprite.name), META), JSON.stringify(sprite, null, 2) + '\n', 0o600, false);
   }
 }

@@ -124,7 +124,8 @@ export function parseServerControl(text: string): ServerControlMessage | null {
   switch (msg.type) {
     case 'session_info':
       if (typeof msg.session_id !== 'number' && typeof msg.session_id !== 'string') return null;
-      return msg as unknown as SessionInfoMessage;
+      // Some servers send the id as a number, others as a string: callers always get a string.
+      return { ...msg, session_id: String(msg.session_id) } as unknown as SessionInfoMessage;
     case 'exit':
       if (typeof msg.exit_code !== 'number') return null;
       return msg as unknown as ExitMessage;
