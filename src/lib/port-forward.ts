@@ -1,11 +1,11 @@
-// Auto-forwarding of ports a remote command opens (SPRITES-API.md §2 port_opened): a listener on
-// 127.0.0.1:PORT whose every connection is one proxy WebSocket (§6) to localhost:PORT in the sprite.
-import { createServer, type Server, type Socket } from 'node:net';
-import WebSocket, { createWebSocketStream } from 'ws';
-import { ApiClient, apiPath } from './api.js';
+// Auto-forwarding of ports a remote command opens (SPRITES-API.md §2 port_opened): one
+// proxy.ts PortForwarder per port, listening on the same port here, opened on port_opened and
+// closed on port_closed and when the exec ends.
+import { ApiClient } from './api.js';
+import { PortForwarder } from './proxy.js';
 
-export class PortForwarder {
-  private readonly listeners = new Map<number, Server>();
+export class AutoPortForwarder {
+  private readonly forwarders = new Map<number, PortForwarder>();
 
   constructor(
     private readonly api: ApiClient,
@@ -13,55 +13,36 @@ export class PortForwarder {
     private readonly notice: (line: string) => void,
   ) {}
 
-  /** Listen on 127.0.0.1:port and forward to the same port in the sprite. */
   open(port: number): void {
-    if (this.listeners.has(port)) return;
-    const server = createServer((socket) => this.forward(socket, port));
-    this.listeners.set(port, server);
-    server.once('error', (err) => {
-      this.listeners.delete(port);
-      this.notice(`port ${port} opened in ${this.sprite}, but 127.0.0.1:${port} cannot be forwarded here: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+    if (this.forwarders.has(port)) return;
+    const forwarder = new PortForwarder({
+      api: this.api,
+      sprite: this.sprite,
+      remoteHost: '',
+      mappings: [{ local: port, remote: port }],
+      bind: '127.0.0.1',
+      onNotice: this.notice,
     });
-    server.listen(port, '127.0.0.1', () => this.notice(`port ${port} opened in ${this.sprite}: forwarding 127.0.0.1:${port}`));
+    this.forwarders.set(port, forwarder);
+    forwarder.start().then(
+      () => this.notice(`port ${port} opened in ${this.sprite}: forwarding 127.0.0.1:${port}`),
+      (err: Error) => {
+        this.forwarders.delete(port);
+        this.notice(`port ${port} opened in ${this.sprite}, but it cannot be forwarded here: ${err.message}`);
+      },
+    );
   }
 
   close(port: number): void {
-    const server = this.listeners.get(port);
-    if (!server) return;
-    this.listeners.delete(port);
-    server.close();
+    const forwarder = this.forwarders.get(port);
+    if (!forwarder) return;
+    this.forwarders.delete(port);
+    void forwarder.close();
     this.notice(`port ${port} closed in ${this.sprite}: stopped forwarding`);
   }
 
   closeAll(): void {
-    for (const server of this.listeners.values()) server.close();
-    this.listeners.clear();
-  }
-
-  private forward(socket: Socket, port: number): void {
-    socket.pause();
-    const ws = new WebSocket(this.api.wsUrl(apiPath('sprites', this.sprite, 'proxy')), { headers: this.api.headers(), perMessageDeflate: false });
-    const fail = () => {
-      socket.destroy();
-      ws.terminate();
-    };
-    ws.once('error', fail);
-    socket.once('error', fail);
-    ws.once('open', () => ws.send(JSON.stringify({ host: 'localhost', port })));
-    ws.once('message', (data, isBinary) => {
-      if (isBinary) return fail();
-      let reply: { status?: string };
-      try {
-        reply = JSON.parse(String(data)) as { status?: string };
-      } catch {
-        return fail();
-      }
-      if (reply.status !== 'connected') return fail();
-      const stream = createWebSocketStream(ws);
-      stream.on('error', () => socket.destroy());
-      socket.pipe(stream).pipe(socket);
-      socket.resume();
-    });
-    ws.once('close', () => socket.end());
+    for (const forwarder of this.forwarders.values()) void forwarder.close();
+    this.forwarders.clear();
   }
 }

@@ -133,8 +133,8 @@ describe('attach at a terminal', () => {
 
     // The session's own exit ends an attach with its code.
     const last = runCliPty(['attach', S, id], { env: engine.env });
-    last.write('exit 5\r');
-    expect((await last.exited).exitCode).toBe(5);
+    last.write('kill -KILL $$\r');
+    expect((await last.exited).exitCode).toBe(137);
   });
 
   it('restores the terminal modes after attach (stty -g before = after)', async () => {
