@@ -113,6 +113,15 @@ describe('sprites exec (piped)', () => {
   });
 });
 
+/** Wait for a condition (checked every 20 ms) or fail naming what did not happen. */
+async function until(test: () => boolean, what: () => string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Start `sprites exec` and resolve once its stdout shows `ready`. */
 function startExec(env: Record<string, string>, sprite: string, argv: string[]) {
   const child = spawn(process.execPath, [BIN, 'exec', sprite, '--', ...argv], { env, cwd: ROOT });
@@ -144,10 +153,7 @@ describe('sprites exec and local signals', () => {
     const run = startExec(engine.env, S, ['sh', '-c', 'trap "echo ignored" INT; echo ready; while :; do sleep 0.05; done']);
     await run.ready;
     run.child.kill('SIGINT');
-    await new Promise<void>((resolve) => {
-      const check = () => (run.out().includes('ignored') ? resolve() : setTimeout(check, 20));
-      check();
-    });
+    await until(() => run.out().includes('ignored'), () => `the remote trap to run; stdout=${JSON.stringify(run.out())} stderr=${JSON.stringify(run.err())}`);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(130);
   });

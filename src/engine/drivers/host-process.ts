@@ -181,13 +181,23 @@ export function spawnPty(spec: HostSpawn): SpriteProcess {
     onExit: (cb) => ev.onExit(cb),
     write: (data) => {
       if (ev.exitCode !== undefined) return true;
-      term.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
+      try {
+        term.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
+      } catch {
+        // The terminal closed before its exit was reported: the input has nowhere to go.
+        return true;
+      }
       return master ? !master.writableNeedDrain : true;
     },
     onDrain: (cb) => ev.drain.push(cb),
     endStdin: () => {},
     resize: (cols, rows) => {
-      if (ev.exitCode === undefined) term.resize(cols, rows);
+      if (ev.exitCode !== undefined) return;
+      try {
+        term.resize(cols, rows);
+      } catch {
+        // The process is gone and its terminal closed (EBADF) before the exit was reported.
+      }
     },
     kill: (signal) => {
       if (ev.exitCode === undefined) signalGroup(term.pid, signal);
