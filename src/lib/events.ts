@@ -1,7 +1,7 @@
 // Reading a streamed operation's NDJSON events (checkpoint create/restore, SPRITES-API.md §7).
 // The HTTP status is not trusted: only a `complete` event means success.
 import { NdjsonParser, type NdjsonItem } from '../protocol/ndjson.js';
-import { ConnectionError } from './api.js';
+import { ConnectionError, type HttpResponse } from './api.js';
 import { OperationError } from './errors.js';
 
 export interface OperationEvent {
@@ -34,10 +34,9 @@ export interface EventHandlers {
  * StreamFailedError on an `error` event (after handing it to onEvent) or when the stream ends
  * or breaks before `complete`.
  */
-export async function readOperationStream(res: Response, what: string, handlers: EventHandlers): Promise<OperationEvent> {
-  if (!res.body) throw new StreamFailedError(`${what}: the server sent no event stream`);
+export async function readOperationStream(res: HttpResponse, what: string, handlers: EventHandlers): Promise<OperationEvent> {
   const parser = new NdjsonParser({ maxLineBytes: 1024 * 1024 });
-  const reader = res.body.getReader();
+  const reader = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let completed: OperationEvent | undefined;
   const handle = async (items: ReturnType<NdjsonParser['push']>) => {
     for (const item of items) {
@@ -61,11 +60,12 @@ export async function readOperationStream(res: Response, what: string, handlers:
   };
   try {
     for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      let chunk: IteratorResult<Buffer>;
       try {
-        chunk = await reader.read();
+        chunk = await reader.next();
       } catch (err) {
-        const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+        const e = err as Error & { code?: string; cause?: { code?: string } };
+        const cause = e.code ?? e.cause?.code ?? e.message;
         throw new StreamFailedError(`${what}: the connection broke before the server reported completion (${cause}); the result is unknown`);
       }
       if (chunk.done) break;
@@ -73,7 +73,7 @@ export async function readOperationStream(res: Response, what: string, handlers:
     }
     await handle(parser.end());
   } finally {
-    reader.cancel().catch(() => {});
+    res.body.destroy();
   }
   if (!completed) throw new StreamFailedError(`${what}: the server ended the stream without reporting completion; the result is unknown`);
   return completed;
@@ -98,12 +98,11 @@ export const DEFAULT_MAX_EVENT_LINE = 1024 * 1024;
  * Every line of the body as an NdjsonItem. Throws ConnectionError when the stream goes idle, breaks,
  * or ends in the middle of a line that is not valid JSON (a truncated event).
  */
-export async function* readEvents(res: Response, options: EventStreamOptions = {}): AsyncGenerator<NdjsonItem> {
+export async function* readEvents(res: HttpResponse, options: EventStreamOptions = {}): AsyncGenerator<NdjsonItem> {
   const label = options.label ?? 'the event stream';
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const parser = new NdjsonParser({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_EVENT_LINE });
-  if (!res.body) return;
-  const reader = res.body.getReader();
+  const reader = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let lastByte = 0x0a;
   try {
     for (;;) {
@@ -117,12 +116,12 @@ export async function* readEvents(res: Response, options: EventStreamOptions = {
     if (truncated) throw new ConnectionError(`${label}: the server closed the stream in the middle of a line`, res.url);
     yield* tail;
   } finally {
-    await reader.cancel().catch(() => {});
+    res.body.destroy();
   }
 }
 
 async function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: AsyncIterator<Buffer>,
   idleMs: number,
   signal: AbortSignal | undefined,
   label: string,
@@ -138,7 +137,7 @@ async function readWithin(
     }
   });
   try {
-    const { done, value } = await Promise.race([reader.read(), stop]);
+    const { done, value } = await Promise.race([reader.next(), stop]);
     return done ? undefined : value;
   } catch (err) {
     if (err instanceof ConnectionError || (err as Error)?.name === 'AbortError') throw err;
