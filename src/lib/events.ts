@@ -31,15 +31,13 @@ export interface EventHandlers {
 
 /**
  * Read events until the stream ends. Resolves with the `complete` event; rejects with
- * StreamFailedError on an `error` event (after handing it to onEvent) or when the stream ends
- * or breaks before `complete`.
+ * StreamFailedError on an `error` event (after handing it to onEvent), or when the stream ends,
+ * breaks or goes idle (readEvents' timeout) before `complete`.
  */
 export async function readOperationStream(res: HttpResponse, what: string, handlers: EventHandlers): Promise<OperationEvent> {
-  const parser = new NdjsonParser({ maxLineBytes: 1024 * 1024 });
-  const reader = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let completed: OperationEvent | undefined;
-  const handle = async (items: ReturnType<NdjsonParser['push']>) => {
-    for (const item of items) {
+  try {
+    for await (const item of readEvents(res, { label: what })) {
       if (!item.ok) {
         handlers.onInvalid?.(`ignored a line from the server that is not JSON (${item.error})`);
         continue;
@@ -57,23 +55,9 @@ export async function readOperationStream(res: HttpResponse, what: string, handl
       }
       if (event.type === 'complete') completed = event;
     }
-  };
-  try {
-    for (;;) {
-      let chunk: IteratorResult<Buffer>;
-      try {
-        chunk = await reader.next();
-      } catch (err) {
-        const e = err as Error & { code?: string; cause?: { code?: string } };
-        const cause = e.code ?? e.cause?.code ?? e.message;
-        throw new StreamFailedError(`${what}: the connection broke before the server reported completion (${cause}); the result is unknown`);
-      }
-      if (chunk.done) break;
-      await handle(parser.push(chunk.value));
-    }
-    await handle(parser.end());
-  } finally {
-    res.body.destroy();
+  } catch (err) {
+    if (err instanceof ConnectionError) throw new StreamFailedError(`${err.message} before the server reported completion; the result is unknown`);
+    throw err;
   }
   if (!completed) throw new StreamFailedError(`${what}: the server ended the stream without reporting completion; the result is unknown`);
   return completed;
