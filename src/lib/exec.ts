@@ -182,7 +182,7 @@ export class ExecSession {
     }
     if (this.sessionId === undefined) return;
     const res = await this.api.stream('POST', apiPath('sprites', this.sprite, 'exec', this.sessionId, 'kill'), { query: { signal: `SIG${name}`, timeout: '10s' } });
-    await res.body?.cancel();
+    res.body.destroy();
   }
 
   resize(cols: number, rows: number): void {
