@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineFetch, isolatedEnv, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
 import { sandboxUnavailable } from '../../src/engine/sandbox/probe.js';
+import { runCliPty } from '../helpers/pty.js';
 
 const unavailable = await sandboxUnavailable();
 
@@ -92,5 +93,20 @@ describe.skipIf(unavailable !== undefined)('sprites in the sandbox driver', () =
     expect(limited.code).toBe(137);
     expect((await engineFetch(engine, '/v1/sprites/sbx-a/policy/resources', { method: 'DELETE' })).status).toBe(204);
     expect((await cli(hog)).code).toBe(0);
+  });
+
+  it('runs an interactive shell under a PTY: Ctrl-C stops the foreground program, not the session', async () => {
+    const term = runCliPty(['exec', '-t', 'sbx-a', '--', 'bash', '--norc', '-i'], { env: engine.env });
+    term.write('PS1="sbx> "; hostname\r');
+    await term.waitFor(/sbx-a\r*\n/);
+    term.write('sleep 300\r');
+    // Wait until sleep runs inside the sprite, then interrupt it from the keyboard.
+    const deadline = Date.now() + 30_000;
+    while (!(await sh('sbx-a', 'ps -eo args')).stdout.match(/^sleep 300$/m) && Date.now() < deadline);
+    term.write('\x03');
+    term.write('echo "after $?"\r');
+    await term.waitFor('after 130');
+    term.write('exit 3\r');
+    expect((await term.exited).exitCode).toBe(3);
   });
 });
