@@ -109,4 +109,22 @@ describe.skipIf(unavailable !== undefined)('sprites in the sandbox driver', () =
     term.write('exit 3\r');
     expect((await term.exited).exitCode).toBe(3);
   });
+
+  it('kills an interactive shell session through the kill endpoint, job control or not', async () => {
+    for (const signal of ['SIGHUP', 'SIGKILL']) {
+      const term = runCliPty(['exec', '-t', 'sbx-b', '--', 'bash', '--norc', '-i'], { env: engine.env });
+      term.write('echo ready-$((40 + 2))\r');
+      await term.waitFor('ready-42');
+      const list = (await (await engineFetch(engine, '/v1/sprites/sbx-b/exec')).json()) as { sessions: Array<{ id: string; is_active: boolean; tty: boolean }> };
+      const session = list.sessions.find((s) => s.is_active && s.tty)!;
+      const killed = await engineFetch(engine, `/v1/sprites/sbx-b/exec/${session.id}/kill?signal=${signal}&timeout=10s`, { method: 'POST' });
+      expect(killed.status).toBe(200);
+      const events = await killed.text();
+      expect(events).toMatch(/"type":"complete"/);
+      // The signal itself ended the shell: no escalation after the timeout.
+      expect(events).not.toMatch(/"type":"timeout"/);
+      await term.exited;
+      expect((await sh('sbx-b', 'ps -eo args')).stdout).not.toMatch(/^bash --norc -i$/m);
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // with an overlay root whose writable layer is the sprite's disk. One holder process per sprite
 // owns the namespaces; every command enters them with nsenter; a net agent inside the sprite's
 // network namespace carries the engine's dials to the sprite's localhost.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Duplex } from 'node:stream';
@@ -16,7 +16,7 @@ import type { MemoryLimits } from '../sandbox/memory.js';
 import { privilegesPrefix } from '../sandbox/privileges.js';
 import { enterArgv } from '../sandbox/enter.js';
 import { spawnPipes, spawnPty } from './host-process.js';
-import { listeningPortsOf } from './proc-net.js';
+import { listeningPortsOf, processTree } from './proc-net.js';
 
 /** The sprite's home as its commands see it. */
 export const SANDBOX_HOME = '/home/sprite';
@@ -143,7 +143,7 @@ export class SandboxDriver implements SpriteDriver {
     const memory = this.options.memory;
     if (memory) argv = ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', memory.procsFile(req.sprite), ...argv];
     const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
-    return req.tty ? spawnPty(spec) : spawnPipes(spec);
+    return reachingKill(req.tty ? spawnPty(spec) : spawnPipes(spec));
   }
 
   async dial(sprite: string, host: string, port: number): Promise<Duplex> {
@@ -204,5 +204,46 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/**
+ * A session's signal must reach what it runs even where that left nsenter's process group: an
+ * interactive shell under a PTY takes a process group of its own (job control), so a signal also
+ * goes to the terminal's foreground group, and SIGKILL to every process the session started.
+ */
+function reachingKill(proc: SpriteProcess): SpriteProcess {
+  const kill = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGKILL' && proc.pid > 0) {
+      // The tree first: once nsenter dies, what it started belongs to the sprite's init.
+      void processTree([proc.pid]).then((tree) => {
+        proc.kill(signal);
+        for (const pid of tree) signalQuietly(pid, signal);
+      });
+      return;
+    }
+    const foreground = proc.tty ? foregroundGroup(proc.pid) : undefined;
+    proc.kill(signal);
+    if (foreground !== undefined && foreground !== proc.pid) signalQuietly(-foreground, signal);
+  };
+  return { ...proc, kill };
+}
+
+/** The foreground process group of the process's controlling terminal (tpgid in /proc stat). */
+function foregroundGroup(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const tpgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[5]);
+    return tpgid > 0 ? tpgid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function signalQuietly(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signal);
+  } catch {
+    // Already gone.
   }
 }
