@@ -152,7 +152,9 @@ async function startDetached(paths: SpritesPaths, options: StartOptions, deadlin
 export async function stopEngine(paths: SpritesPaths, graceMs = 10_000): Promise<EngineState | undefined> {
   const state = await readEngineState(paths.engineStateFile);
   if (!state) return undefined;
-  if (!pidAlive(state.pid)) {
+  // The pid may have been reused by an unrelated process since the engine died: only signal it
+  // when it answers as the engine, or its command line says it is one.
+  if (!pidAlive(state.pid) || !((await engineAnswers(state)) || (await looksLikeEngine(state.pid)))) {
     await rm(paths.engineStateFile, { force: true });
     return undefined;
   }
@@ -167,6 +169,16 @@ export async function stopEngine(paths: SpritesPaths, graceMs = 10_000): Promise
   }
   await rm(paths.engineStateFile, { force: true });
   return state;
+}
+
+/** Whether the process's command line is the engine's (Linux /proc; false where unknown). */
+async function looksLikeEngine(pid: number): Promise<boolean> {
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return cmdline.some((arg) => arg.endsWith('engine/cli.js')) || (cmdline.includes('local') && cmdline.includes('start'));
+  } catch {
+    return false;
+  }
 }
 
 function delay(ms: number): Promise<void> {

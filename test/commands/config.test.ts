@@ -1,7 +1,7 @@
 // Token and API resolution, auth login/status/logout, the .sprite context, the local engine commands.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { isolatedEnv, runCli, startEngine, type Env, type TestEngine } from '../helpers/cli.js';
 
@@ -240,6 +240,40 @@ describe('local start / status / stop and on-demand start', () => {
     } finally {
       await runCli(['local', 'stop'], { env });
       home.cleanup();
+    }
+  });
+});
+
+describe('engine discovery edge cases', () => {
+  it('concurrent commands on a fresh home start exactly one engine', async () => {
+    const env = fresh();
+    try {
+      const runs = await Promise.all([1, 2, 3].map((i) => runCli(['create', `racer-${i}`, '--api', 'local'], { env })));
+      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      expect(runs.filter((r) => /Started the local engine/.test(r.stderr))).toHaveLength(1);
+      const listed = await runCli(['list'], { env });
+      expect(listed.stdout).toBe('racer-1\nracer-2\nracer-3\n');
+    } finally {
+      await runCli(['local', 'stop'], { env });
+    }
+  });
+
+  it('local stop never signals an unrelated process that took a dead engine\'s pid', async () => {
+    const env = fresh();
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const stateFile = join(env.XDG_STATE_HOME!, 'sprites', 'engine.json');
+      mkdirSync(join(env.XDG_STATE_HOME!, 'sprites'), { recursive: true });
+      writeFileSync(stateFile, JSON.stringify({ url: 'http://127.0.0.1:9', token: 'x', pid: bystander.pid, data_dir: '/x', started_at: '', version: '' }));
+      const r = await runCli(['local', 'stop'], { env });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/No local engine is running/);
+      expect(existsSync(stateFile)).toBe(false);
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+      expect(process.kill(bystander.pid!, 0)).toBe(true);
+    } finally {
+      bystander.kill('SIGKILL');
     }
   });
 });
