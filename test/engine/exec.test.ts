@@ -1,7 +1,7 @@
 // The engine's exec over real sockets: WebSocket and HTTP exec, framing, env, dir, signals,
 // PTYs, sessions list, disconnect handling and port events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, engineFetch, type TestEngine } from '../helpers/cli.js';
+import { startEngine, engineFetch, spriteHomePattern, type TestEngine } from '../helpers/cli.js';
 import { eventually, execUrl, openExec } from './exec-client.js';
 
 let engine: TestEngine & { cleanup(): void };
@@ -66,7 +66,7 @@ describe('WebSocket exec', () => {
     const def = await openExec(engine, execUrl(engine, SPRITE, cmd('sh', '-c', 'pwd; echo "$HOME"; echo "${PATH:+has-path}"; echo "${FOO:-no-foo}"')));
     await def.waitFor(() => def.exitCode() !== undefined, 'exit');
     const [pwd, home, path, foo] = def.stdout().trim().split('\n');
-    expect(pwd).toMatch(/\/sprites\/ex\/fs\/home\/sprite$/);
+    expect(pwd).toMatch(await spriteHomePattern(engine, 'ex'));
     expect(home).toBe(pwd);
     expect(path).toBe('has-path');
     expect(foo).toBe('no-foo');
@@ -86,7 +86,7 @@ describe('WebSocket exec', () => {
     const ex = await openExec(engine, execUrl(engine, SPRITE, [...cmd('/bin/sh', '-c', 'pwd; echo $HOME'), ['env', 'HOME=/home/sprite'], ['dir', '/home/sprite']]));
     await ex.waitFor(() => ex.exitCode() !== undefined, 'exit');
     const [pwd, home] = ex.stdout().trim().split('\n');
-    expect(pwd).toMatch(/\/sprites\/ex\/fs\/home\/sprite$/);
+    expect(pwd).toMatch(await spriteHomePattern(engine, 'ex'));
     expect(home).toBe(pwd);
     await expect(openExec(engine, execUrl(engine, SPRITE, [...cmd('ls'), ['dir', '/no/such/dir']]))).rejects.toMatchObject({ status: 400 });
   });

@@ -2,7 +2,7 @@
 // with an overlay root whose writable layer is the sprite's disk. One holder process per sprite
 // owns the namespaces; every command enters them with nsenter; a net agent inside the sprite's
 // network namespace carries the engine's dials to the sprite's localhost.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Duplex } from 'node:stream';
@@ -46,6 +46,10 @@ interface Running {
 }
 
 const PROXY = `http://127.0.0.1:${EGRESS_PORT}`;
+
+/** Write our pid to the cgroup's procs file, then exec the rest; perl leaves the environment as it is. */
+const JOIN_CGROUP =
+  'open(my $f, ">", shift) or die "sprite: cannot join its memory cgroup: $!\\n"; print $f $$; close($f) or die "sprite: cannot join its memory cgroup: $!\\n"; exec { $ARGV[0] } @ARGV or die "sprite: $ARGV[0]: $!\\n"';
 
 export class SandboxDriver implements SpriteDriver {
   readonly name = 'sandbox' as const;
@@ -141,7 +145,7 @@ export class SandboxDriver implements SpriteDriver {
     let argv = enterArgv(holder.pid, req.cwd, req.argv, privileges);
     // Join the sprite's memory cgroup first (same pid through both execs), so all it starts counts.
     const memory = this.options.memory;
-    if (memory) argv = ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', memory.procsFile(req.sprite), ...argv];
+    if (memory) argv = ['/usr/bin/perl', '-e', JOIN_CGROUP, memory.procsFile(req.sprite), ...argv];
     const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
     return reachingKill(req.tty ? spawnPty(spec) : spawnPipes(spec));
   }
@@ -208,36 +212,22 @@ function isDirectory(path: string): boolean {
 }
 
 /**
- * A session's signal must reach what it runs even where that left nsenter's process group: an
- * interactive shell under a PTY takes a process group of its own (job control), so a signal also
- * goes to the terminal's foreground group, and SIGKILL to every process the session started.
+ * SIGKILL cannot be forwarded: the supervisor dies at once and the program, in its own process
+ * group inside the sprite, would live on. So SIGKILL goes to every process the session started.
  */
 function reachingKill(proc: SpriteProcess): SpriteProcess {
   const kill = (signal: NodeJS.Signals) => {
-    if (signal === 'SIGKILL' && proc.pid > 0) {
-      // The tree first: once nsenter dies, what it started belongs to the sprite's init.
-      void processTree([proc.pid]).then((tree) => {
-        proc.kill(signal);
-        for (const pid of tree) signalQuietly(pid, signal);
-      });
+    if (signal !== 'SIGKILL' || proc.pid <= 0) {
+      proc.kill(signal);
       return;
     }
-    const foreground = proc.tty ? foregroundGroup(proc.pid) : undefined;
-    proc.kill(signal);
-    if (foreground !== undefined && foreground !== proc.pid) signalQuietly(-foreground, signal);
+    // The tree first: once the supervisor dies, what it started belongs to the sprite's init.
+    void processTree([proc.pid]).then((tree) => {
+      proc.kill(signal);
+      for (const pid of tree) signalQuietly(pid, signal);
+    });
   };
   return { ...proc, kill };
-}
-
-/** The foreground process group of the process's controlling terminal (tpgid in /proc stat). */
-function foregroundGroup(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const tpgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[5]);
-    return tpgid > 0 ? tpgid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function signalQuietly(target: number, signal: NodeJS.Signals): void {
