@@ -224,7 +224,7 @@ export async function startEngine() {
   const home = isolatedHome();
   const child = spawn(NODE, [BIN, 'local', 'start', '--foreground', '--json'], { env: home.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c));
+  child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const line = await new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
@@ -240,6 +240,11 @@ export async function startEngine() {
     dataDir: ready.data_dir,
     home,
     env: { ...home.env, SPRITES_API_URL: ready.url, SPRITES_TOKEN: state.token },
+    /** Undefined while the engine runs; else how it ended and the tail of its stderr. */
+    death() {
+      if (child.exitCode === null && child.signalCode === null) return undefined;
+      return `engine exited (${child.exitCode ?? child.signalCode}): ${stderr.trim().slice(-600)}`;
+    },
     /** An authenticated request to the engine (for setup, not for measured figures). */
     async fetch(path, init = {}) {
       return fetch(ready.url + path, { ...init, headers: { authorization: `Bearer ${state.token}`, ...(init.headers ?? {}) } });
