@@ -1,7 +1,7 @@
 // The base of every command: global flags, the API client, sprite-name resolution, and the one
 // place where errors become messages and exit codes (DESIGN.md exit-code table).
 import { Command, Flags, Errors, type Interfaces } from '@oclif/core';
-import { ApiClient, ApiError, ConnectionError, type ApiTarget } from '../lib/api.js';
+import { ApiClient, ApiError, ConnectionError, redact, type ApiTarget } from '../lib/api.js';
 import { AuthError, FileError, OperationError, UsageError } from '../lib/errors.js';
 import { findContext, paths, planTarget, remoteTarget } from '../lib/config.js';
 import { spriteNameProblem } from '../protocol/names.js';
@@ -27,7 +27,11 @@ export abstract class SpritesCommand extends Command {
   protected async api(flags: { api?: string; debug?: boolean }): Promise<ApiClient> {
     if (this.apiClient) return this.apiClient;
     const debug = flags.debug || process.env.SPRITES_DEBUG === '1' ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
-    this.apiClient = new ApiClient(await this.target(flags.api), debug);
+    this.apiClient = new ApiClient(await this.target(flags.api), {
+      debug,
+      notice: (line) => process.stderr.write(`${line}\n`),
+      timeoutMs: httpTimeoutMs(),
+    });
     return this.apiClient;
   }
 
@@ -58,7 +62,9 @@ export abstract class SpritesCommand extends Command {
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err;
-    const { code, message } = this.describe(err);
+    const described = this.describe(err);
+    const code = described.code;
+    const message = this.redactSecrets(described.message);
     const exit = code === 0 ? 0 : this.failureExitCode !== undefined && code !== 130 ? this.failureExitCode : code;
     process.exitCode = exit;
     if (this.jsonEnabled()) {
@@ -71,6 +77,12 @@ export abstract class SpritesCommand extends Command {
     this.exit(exit);
   }
 
+  /** No token ever reaches the terminal, whatever a server or a library put in a message. */
+  private redactSecrets(text: string): string {
+    const tokens = [this.apiClient?.target.token, process.env.SPRITES_TOKEN, process.env.SPRITE_TOKEN];
+    return tokens.reduce<string>((t, token) => redact(t, token), text);
+  }
+
   private describe(err: Error & { exitCode?: number; oclif?: { exit?: number } }): { code: number; message: string } {
     if (err instanceof ApiError) {
       if (err.status === 401 || err.status === 403) {
@@ -78,16 +90,19 @@ export abstract class SpritesCommand extends Command {
         const source = target ? `the token from ${target.tokenSource}` : 'the token';
         return { code: 4, message: `${target?.baseUrl ?? 'the API'} refused ${source} (${err.status}: ${err.message})` };
       }
-      return { code: 1, message: err.message };
+      return { code: 1, message: err.message + retryHint(err) + attemptsNote(err.attempts) };
     }
-    if (err instanceof ConnectionError) return { code: 1, message: err.message };
+    if (err instanceof ConnectionError) return { code: 1, message: err.message + attemptsNote(err.attempts) };
     if (err instanceof UsageError) return { code: 2, message: `${err.message}\nSee: sprites ${this.id ?? ''} --help` };
     if (err instanceof AuthError) return { code: 4, message: err.message };
     if (err instanceof FileError || err instanceof OperationError) return { code: 1, message: err.message };
     if (err.oclif?.exit !== undefined) {
-      // oclif's own parse errors: a usage error.
+      // oclif's own parse errors are usage errors; some (a value outside a flag's options) carry
+      // oclif's default exit code instead of a parse-specific one, so any error with parse
+      // details is a 2.
       const text = err.message.replace(/\n?See more help with --help\s*$/, '');
-      return { code: err.oclif.exit, message: `${text}\nUsage: sprites ${this.id ?? ''} ${usageOf(this.ctor)}\nSee: sprites ${this.id ?? ''} --help` };
+      const code = 'parse' in err ? 2 : err.oclif.exit;
+      return { code, message: `${text}\nUsage: sprites ${this.id ?? ''} ${usageOf(this.ctor)}\nSee: sprites ${this.id ?? ''} --help` };
     }
     return { code: typeof err.exitCode === 'number' ? err.exitCode : 1, message: err.message || String(err) };
   }
@@ -96,4 +111,24 @@ export abstract class SpritesCommand extends Command {
 function usageOf(ctor: typeof Command): string {
   const args = Object.entries(ctor.args ?? {}).map(([name, a]) => (a.required ? name.toUpperCase() : `[${name.toUpperCase()}]`));
   return [...args, '[flags]'].join(' ');
+}
+
+function attemptsNote(attempts: number): string {
+  return attempts > 1 ? ` (gave up after ${attempts} attempts)` : '';
+}
+
+function retryHint(err: ApiError): string {
+  if (err.status !== 429 || err.retryAfterSeconds === undefined || /retry in/.test(err.message)) return '';
+  return `; retry in ${Math.ceil(err.retryAfterSeconds)}s`;
+}
+
+/** SPRITES_HTTP_TIMEOUT (seconds) replaces the per-request time budget; unset → the defaults. */
+function httpTimeoutMs(): number | undefined {
+  const raw = process.env.SPRITES_HTTP_TIMEOUT;
+  if (raw === undefined || raw === '') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`SPRITES_HTTP_TIMEOUT=${JSON.stringify(raw)}: expected a number of seconds greater than 0`);
+  }
+  return seconds * 1000;
 }

@@ -2,7 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { SpritesCommand } from '../cli/base.js';
 import { UsageError } from '../lib/errors.js';
 import { parseKeyValues, notFound } from '../lib/sprites.js';
-import { runExec } from '../lib/exec-run.js';
+import { execEnv, runExec } from '../lib/exec-run.js';
+import { startDetached } from '../lib/sessions.js';
+import type { ApiClient } from '../lib/api.js';
 import { notice, printJson } from '../lib/output.js';
 import { parseDuration } from '../protocol/duration.js';
 
@@ -20,6 +22,7 @@ With -e or -t the CLI sends an environment, which replaces the sprite's default 
     '<%= config.bin %> exec demo -it -- bash',
     '<%= config.bin %> exec demo -e DEBUG=1 -w /tmp --timeout 30s -- make test',
     '<%= config.bin %> exec demo --json -- uname -a',
+    'id=$(<%= config.bin %> exec demo --detach -- ./long-job.sh) && <%= config.bin %> attach demo "$id"',
   ];
   static override strict = false;
   static override args = {
@@ -32,6 +35,7 @@ With -e or -t the CLI sends an environment, which replaces the sprite's default 
     dir: Flags.string({ char: 'w', description: 'working directory in the sprite (default: its home, /home/sprite)' }),
     timeout: Flags.string({ description: 'stop the remote command after this long (e.g. 30s, 5m) and exit 124' }),
     http: Flags.boolean({ description: 'use the HTTP exec fallback instead of a WebSocket (non-TTY only)' }),
+    detach: Flags.boolean({ char: 'd', description: 'start the command in a TTY session, print its id and return at once (attach later with sprites attach)' }),
     'port-forward': Flags.boolean({
       description: 'forward ports the command opens to the same port on 127.0.0.1 (default: on when stdout is a terminal)',
       allowNo: true,
@@ -55,6 +59,7 @@ With -e or -t the CLI sends an environment, which replaces the sprite's default 
       timeoutMs = ms;
     }
     const api = await this.api(flags);
+    if (flags.detach) return this.detached(api, name, command, flags);
     let result;
     try {
       result = await runExec(api, name, {
@@ -77,5 +82,21 @@ With -e or -t the CLI sends an environment, which replaces the sprite's default 
       printJson({ exit_code: result.exitCode, stdout: result.stdout.toString('utf8'), stderr: result.stderr.toString('utf8'), duration_ms: result.durationMs });
     }
     this.exit(result.exitCode);
+  }
+
+  private async detached(api: ApiClient, name: string, argv: string[], flags: { env?: string[]; dir?: string; http: boolean; timeout?: string }): Promise<{ session_id: string }> {
+    if (flags.http || flags.timeout !== undefined) throw new UsageError('--detach cannot be combined with --http or --timeout');
+    const size = process.stdout.isTTY ? { cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 } : { cols: 80, rows: 24 };
+    let id: string;
+    try {
+      id = await startDetached(api, name, { argv, env: execEnv(parseKeyValues(flags.env, '--env'), true), dir: flags.dir, ...size });
+    } catch (err) {
+      throw notFound(err, name);
+    }
+    if (!this.jsonEnabled()) {
+      process.stdout.write(id + '\n');
+      notice(`started session ${id} in ${name}; attach with: sprites attach ${name} ${id}`);
+    }
+    return { session_id: id };
   }
 }

@@ -40,7 +40,28 @@ export class Checkpoints {
   /** One create/restore/delete at a time per sprite; later ones wait their turn. */
   private readonly locks = new Map<string, Promise<unknown>>();
 
+  /** Sprites whose restore is stopping them right now (the stop hook must not wait for itself). */
+  private readonly restoring = new Set<string>();
+
   constructor(private readonly engine: Engine) {}
+
+  /**
+   * Before a sprite is deleted, let its running checkpoint operation finish, so that no copy keeps
+   * writing into (and re-creating) the directory of a deleted sprite.
+   */
+  async settle(name: string): Promise<void> {
+    if (this.restoring.has(name)) return;
+    await this.locks.get(name);
+  }
+
+  private async stopFor(name: string): Promise<void> {
+    this.restoring.add(name);
+    try {
+      await this.engine.stopSprite(name);
+    } finally {
+      this.restoring.delete(name);
+    }
+  }
 
   private spriteDir(name: string): string {
     return this.engine.store.dirOf(name);
@@ -197,12 +218,13 @@ export class Checkpoints {
     await this.withLock(name, async () => {
       await this.get(name, id);
       emit(info(`Restoring from checkpoint ${id}...`));
-      await this.engine.stopSprite(name);
+      await this.stopFor(name);
       await this.engine.driver.release(name);
       emit(info(`Stopped everything running in ${name}`));
       const staging = this.stagingDir(name);
       await removeTree(staging);
       const src = join(this.dir(name), id, 'fs');
+      if (!(await exists(src))) throw new Error(`checkpoint ${id} of ${name} is damaged: its copy of the disk is missing`);
       const scanned = await scanTree(src);
       emit(info(`Copying ${describe(scanned.total)}`));
       try {
@@ -216,7 +238,7 @@ export class Checkpoints {
         throw err;
       }
       // Anything started while the copy ran would be cut off by the swap: stop it now.
-      await this.engine.stopSprite(name);
+      await this.stopFor(name);
       await this.finishSwap(name, id);
       emit(complete(`Restore from ${id} complete`));
     });

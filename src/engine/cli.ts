@@ -2,17 +2,27 @@
 // Kept free of oclif so the engine starts fast.
 import { parseArgs } from 'node:util';
 import { runEngine } from './main.js';
+import { IsolationError, parseIsolationMode, type IsolationMode } from './isolation.js';
 
 const { values } = parseArgs({
   options: {
     'data-dir': { type: 'string' },
     'state-file': { type: 'string' },
     port: { type: 'string', default: '0' },
+    isolation: { type: 'string', default: 'auto' },
   },
 });
 
 if (!values['data-dir'] || !values['state-file']) {
-  process.stderr.write('usage: engine --data-dir DIR --state-file FILE [--port N]\n');
+  process.stderr.write('usage: engine --data-dir DIR --state-file FILE [--port N] [--isolation auto|sandbox|host]\n');
+  process.exit(2);
+}
+
+let isolation: IsolationMode;
+try {
+  isolation = parseIsolationMode(values.isolation);
+} catch (err) {
+  process.stderr.write(`${(err as IsolationError).message}\n`);
   process.exit(2);
 }
 
@@ -21,6 +31,7 @@ try {
     dataDir: values['data-dir'],
     stateFile: values['state-file'],
     port: Number(values.port),
+    isolation,
     onReady: (state) => process.stdout.write(`sprites engine listening on ${state.url} (pid ${state.pid})\n`),
   });
   await stopped;

@@ -70,6 +70,10 @@ export interface SpriteDriver {
   listeningPorts(sprite: string, pids: number[]): Promise<ListeningPort[]>;
   /** Release everything the driver holds for a sprite (before delete or restore). */
   release(sprite: string): Promise<void>;
+  /** The sprite's policies changed; a driver that enforces them applies them at once. */
+  policyChanged?(sprite: string): Promise<void>;
+  /** Let go of everything (engine shutdown), after every sprite was released. */
+  close?(): Promise<void>;
 }
 
 /** A spawn refused before anything ran (e.g. the working directory does not exist): the request's fault. */

@@ -4,9 +4,9 @@ import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** Write a file so that readers see either the old or the new content: temp file, fsync, rename, fsync dir. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, createDir = true): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  if (createDir) await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'w', mode);
   try {

@@ -1,7 +1,10 @@
 // Run the engine as a process: listen, publish the state file, shut down cleanly on a signal.
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname } from 'node:path';
 import { Engine } from './server.js';
+import { chooseDriver, type IsolationMode } from './isolation.js';
 import { writeFileAtomic } from './fsutil.js';
 import { SERVER_VERSION } from './http.js';
 import type { EngineState } from '../protocol/paths.js';
@@ -10,13 +13,21 @@ export interface RunEngineOptions {
   dataDir: string;
   stateFile: string;
   port?: number;
+  /** How sprites run: `auto` (the default) is sandbox when it can be built here, else host. */
+  isolation?: IsolationMode;
   /** Called once the engine answers requests and the state file is written. */
   onReady?: (state: EngineState) => void;
 }
 
 export async function runEngine(options: RunEngineOptions): Promise<{ engine: Engine; stopped: Promise<void> }> {
   const token = randomBytes(32).toString('hex');
-  const engine = new Engine({ dataDir: options.dataDir, token, port: options.port ?? 0 });
+  // Sprites must not read the engine's data (every sprite's disk) or its state (the token).
+  const hidden = [...new Set([options.dataDir, dirname(options.stateFile), homedir()])].filter((p) => p !== '/');
+  const chosen = await chooseDriver(options.isolation ?? 'auto', hidden);
+  if (chosen.info.reason !== undefined) {
+    process.stderr.write(`sprites engine: sandbox isolation is not available (${chosen.info.reason}); sprites run as host processes\n`);
+  }
+  const engine = new Engine({ dataDir: options.dataDir, token, port: options.port ?? 0, driver: chosen.create, isolation: chosen.info });
   await engine.start();
   const state: EngineState = {
     url: engine.url,

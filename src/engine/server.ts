@@ -10,14 +10,17 @@ import { SpriteStore, StoreError } from './store.js';
 import { installFeatures } from './features.js';
 import type { SpriteDriver } from './driver.js';
 import { HostDriver } from './drivers/host.js';
+import { hostIsolation, type IsolationInfo } from './isolation.js';
 
 export interface EngineOptions {
   dataDir: string;
   token: string;
   host?: string;
   port?: number;
-  /** How sprites run; the host driver when not given. */
-  driver?: SpriteDriver;
+  /** How sprites run (or how to build it once the store exists); the host driver when not given. */
+  driver?: SpriteDriver | ((store: SpriteStore) => SpriteDriver);
+  /** What the driver enforces, for the status route; host properties when not given. */
+  isolation?: IsolationInfo;
 }
 
 export class Engine {
@@ -26,6 +29,7 @@ export class Engine {
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
   readonly startedAt = new Date();
   readonly driver: SpriteDriver;
+  readonly isolation: IsolationInfo;
   private server: Server | undefined;
   /** Closers registered by subsystems (sessions, proxies) to run on shutdown. */
   private readonly closers: Array<() => Promise<void> | void> = [];
@@ -33,8 +37,19 @@ export class Engine {
 
   constructor(readonly options: EngineOptions) {
     this.store = new SpriteStore(options.dataDir);
-    this.driver = options.driver ?? new HostDriver();
+    const driver = options.driver ?? new HostDriver();
+    this.driver = typeof driver === 'function' ? driver(this.store) : driver;
+    this.isolation = options.isolation ?? hostIsolation();
+    // Closers run in reverse: the sprites are released after every feature has shut down.
+    this.onClose(() => this.releaseAll());
     installFeatures(this);
+    // After every feature's hooks: the driver lets go of a sprite once nothing runs in it.
+    this.onStopSprite((name) => this.driver.release(name));
+  }
+
+  private async releaseAll(): Promise<void> {
+    await Promise.all(this.store.list().map((sprite) => this.driver.release(sprite.name)));
+    await this.driver.close?.();
   }
 
   onClose(fn: () => Promise<void> | void): void {

@@ -135,7 +135,14 @@ export class SpriteStore {
       ...(req.url_settings !== undefined ? { url_settings: { ...current.url_settings, ...req.url_settings } } : {}),
       updated_at: new Date().toISOString(),
     };
-    await this.writeMeta(next);
+    try {
+      await this.writeMeta(next);
+    } catch (err) {
+      // Deleted while this update was in flight: its directory is gone.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreError(404, 'sprite_not_found', `no sprite named ${name}`);
+      throw err;
+    }
+    if (!this.sprites.has(name)) throw new StoreError(404, 'sprite_not_found', `no sprite named ${name}`);
     this.sprites.set(name, next);
     return next;
   }
@@ -160,6 +167,7 @@ export class SpriteStore {
   }
 
   private async writeMeta(sprite: Sprite): Promise<void> {
-    await writeFileAtomic(join(this.dirOf(sprite.name), META), JSON.stringify(sprite, null, 2) + '\n');
+    // Never create the directory here: an update racing a delete must not bring the sprite back.
+    await writeFileAtomic(join(this.dirOf(sprite.name), META), JSON.stringify(sprite, null, 2) + '\n', 0o600, false);
   }
 }

@@ -2,7 +2,7 @@
 // symlinks), file contents cloned copy-on-write where the filesystem can (COPYFILE_FICLONE falls
 // back to a plain copy), reporting progress in files and bytes. Symlinks are never followed, so a link planted inside a sprite that
 // points outside it is copied as a link and nothing outside is ever read or written.
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { copyFile, chmod, lchown, lstat, mkdir, readdir, readlink, rm, symlink, utimes, lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -36,26 +36,37 @@ export interface CopyResult {
 
 /** Every entry under root (pre-order: a directory before its contents), without following symlinks. */
 export async function scanTree(root: string): Promise<{ entries: TreeEntry[]; total: TreeTotals }> {
-  const entries: TreeEntry[] = [];
   const total: TreeTotals = { files: 0, bytes: 0 };
-  const stack = [''];
-  while (stack.length) {
-    const rel = stack.pop()!;
-    const st = await lstat(join(root, rel));
+  const entryOf = (rel: string, st: Stats): TreeEntry => {
     const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'special';
-    entries.push({ rel, kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, atime: st.atime, mtime: st.mtime });
     if (kind === 'file') {
       total.files++;
       total.bytes += st.size;
     }
-    if (kind === 'dir') {
-      const names = await readdir(join(root, rel));
-      for (const name of names.sort().reverse()) stack.push(rel === '' ? name : join(rel, name));
+    return { rel, kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, atime: st.atime, mtime: st.mtime };
+  };
+  const walk = async (dir: TreeEntry): Promise<TreeEntry[]> => {
+    const names = (await readdir(join(root, dir.rel))).sort();
+    const children: TreeEntry[] = [];
+    // lstat a directory's entries a batch at a time: one after another is slow on big trees.
+    for (let i = 0; i < names.length; i += SCAN_BATCH) {
+      const batch = names.slice(i, i + SCAN_BATCH).map((n) => (dir.rel === '' ? n : join(dir.rel, n)));
+      const stats = await Promise.all(batch.map((rel) => lstat(join(root, rel))));
+      batch.forEach((rel, k) => children.push(entryOf(rel, stats[k]!)));
     }
-  }
+    const out: TreeEntry[] = [];
+    for (const child of children) {
+      out.push(child);
+      if (child.kind === 'dir') out.push(...(await walk(child)));
+    }
+    return out;
+  };
+  const top = entryOf('', await lstat(root));
+  const entries = top.kind === 'dir' ? [top, ...(await walk(top))] : [top];
   return { entries, total };
 }
 
+const SCAN_BATCH = 64;
 const PARALLEL_FILES = 8;
 
 /**
@@ -87,7 +98,7 @@ export async function copyTree(
         skipped.push(f.rel);
         continue;
       }
-      await chmod(to, f.mode);
+      // copyFile already gave the copy the source's mode (setuid bits included).
       if (asRoot) await lchown(to, f.uid, f.gid);
       await utimes(to, f.atime, f.mtime);
       done.files++;

@@ -1,5 +1,6 @@
 // The one HTTP helper: every REST call goes through ApiClient.request/stream.
 import type { ErrorBody } from '../protocol/messages.js';
+import { DEFAULT_RETRY, parseRetryAfter, retryDelay, type Failure, type RetryPolicy } from './retry.js';
 
 export const HOSTED_API = 'https://api.sprites.dev';
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -29,6 +30,8 @@ export class ApiError extends Error {
   readonly rateLimit: RateLimit;
   readonly method: string;
   readonly url: string;
+  /** How many times the request was sent before this answer (retries included). */
+  attempts = 1;
 
   constructor(init: { status: number; code: string; message: string; body: Partial<ErrorBody>; headers?: Headers; method: string; url: string }) {
     super(init.message);
@@ -40,20 +43,30 @@ export class ApiError extends Error {
     this.url = init.url;
     const h = init.headers;
     const num = (v: string | null | undefined) => (v != null && v !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
-    this.retryAfterSeconds = init.body.retry_after_seconds ?? num(h?.get('retry-after'));
+    const fromBody = init.body.retry_after_seconds;
+    this.retryAfterSeconds = typeof fromBody === 'number' && Number.isFinite(fromBody) ? fromBody : parseRetryAfter(h?.get('retry-after'));
     this.rateLimit = {
-      limit: num(h?.get('x-ratelimit-limit')) ?? init.body.limit,
+      limit: num(h?.get('x-ratelimit-limit')) ?? (typeof init.body.limit === 'number' ? init.body.limit : undefined),
       remaining: num(h?.get('x-ratelimit-remaining')),
       reset: num(h?.get('x-ratelimit-reset')),
     };
   }
 }
 
-/** The API could not be reached at all (refused, DNS, timeout). */
+/** The API could not be reached, or the connection failed or timed out before a full answer. */
 export class ConnectionError extends Error {
+  /** How many times the request was tried. */
+  attempts = 1;
+
   constructor(
     message: string,
     readonly url: string,
+    /** The connection was never established: the server cannot have seen the request. */
+    readonly neverSent = false,
+    /** The request used up its time budget. */
+    readonly timedOut = false,
+    /** Retrying cannot help (unknown host, forbidden port). */
+    readonly permanent = false,
   ) {
     super(message);
     this.name = 'ConnectionError';
@@ -92,11 +105,37 @@ export function redact(text: string, token: string | undefined): string {
   return text.split(token).join('[REDACTED]');
 }
 
+export interface ApiClientOptions {
+  /** Receives one line per request and response, the token already redacted. */
+  debug?: (line: string) => void;
+  /** Receives user-facing notices (a retry is coming), the token already redacted. */
+  notice?: (line: string) => void;
+  retry?: Partial<RetryPolicy>;
+  /** Time budget of one non-streaming attempt, replacing the 30 s / 120 s defaults; for streams, the wait for the response headers. */
+  timeoutMs?: number;
+  /** Largest JSON answer read into memory. */
+  maxBodyBytes?: number;
+}
+
+/** Largest JSON answer the client reads (a list page of 50 sprites is a few KiB). */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Error bodies are only shown, so only their start is read. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const PERMANENT_CODES = new Set(['ENOTFOUND']);
+
 export class ApiClient {
+  private readonly options: ApiClientOptions;
+  readonly retryPolicy: RetryPolicy;
+
   constructor(
     readonly target: ApiTarget,
-    private readonly debug?: (line: string) => void,
-  ) {}
+    debugOrOptions?: ((line: string) => void) | ApiClientOptions,
+  ) {
+    this.options = typeof debugOrOptions === 'function' ? { debug: debugOrOptions } : (debugOrOptions ?? {});
+    this.retryPolicy = { ...DEFAULT_RETRY, ...this.options.retry };
+  }
 
   url(path: string, query?: RequestOptions['query']): string {
     return this.target.baseUrl + path + buildQuery(query);
@@ -114,21 +153,38 @@ export class ApiClient {
   }
 
   trace(line: string): void {
-    this.debug?.(redact(line, this.target.token));
+    this.options.debug?.(redact(line, this.target.token));
   }
 
-  /** A JSON request; resolves with the parsed body (undefined for 204 / empty). */
+  private notice(line: string): void {
+    this.options.notice?.(redact(line, this.target.token));
+  }
+
+  /**
+   * A JSON request; resolves with the parsed body (undefined for 204 / empty). Idempotent methods
+   * are retried (see retry.ts); each attempt has its own time budget.
+   */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const res = await this.send(method, path, options);
-    const text = await res.text();
+    const timeoutMs = this.options.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const max = this.options.maxBodyBytes ?? MAX_BODY_BYTES;
+    const { status, text } = await this.withRetries(method, path, options, async () => {
+      const signal = combine(timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined, options.signal);
+      const res = await this.sendOnce(method, path, options, signal, timeoutMs);
+      try {
+        return { status: res.status, text: await readBounded(res, max, () => tooLarge(res.status, method, this.url(path), max)) };
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        throw this.connectionError(err, method, path, timeoutMs, 'reading the answer');
+      }
+    });
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {
       throw new ApiError({
-        status: res.status,
+        status,
         code: 'invalid_response',
-        message: `${method} ${path}: the server answered ${res.status} with a body that is not JSON`,
+        message: `${method} ${path}: the server answered ${status} with a body that is not JSON`,
         body: {},
         method,
         url: this.url(path),
@@ -136,12 +192,47 @@ export class ApiClient {
     }
   }
 
-  /** A request whose body is read by the caller as a stream (NDJSON, raw frames). No total timeout. */
+  /**
+   * A request whose body the caller reads as a stream (NDJSON: see events.ts). The response
+   * headers must arrive within the time budget; the body has no total timeout (the reader keeps an
+   * idle timeout). Retried like request() until the headers arrive.
+   */
   async stream(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
-    return this.send(method, path, { ...options, timeoutMs: options.timeoutMs ?? 0 });
+    const timeoutMs = this.options.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return this.withRetries(method, path, options, async () => {
+      const headersTimeout = new AbortController();
+      const timer = timeoutMs > 0 ? setTimeout(() => headersTimeout.abort(new DOMException('headers timeout', 'TimeoutError')), timeoutMs) : undefined;
+      try {
+        return await this.sendOnce(method, path, options, combine(headersTimeout.signal, options.signal), timeoutMs);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
   }
 
-  private async send(method: string, path: string, options: RequestOptions): Promise<Response> {
+  private async withRetries<R>(method: string, path: string, options: RequestOptions, attempt: () => Promise<R>): Promise<R> {
+    // A streamed request body cannot be sent twice.
+    const replayable = !(options.rawBody && typeof options.rawBody === 'object' && 'getReader' in options.rawBody);
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof ApiError) && !(err instanceof ConnectionError)) throw err;
+        err.attempts = n;
+        const failure: Failure =
+          err instanceof ApiError
+            ? { kind: 'status', status: err.status, retryAfterSeconds: err.retryAfterSeconds }
+            : { kind: 'connection', neverSent: err.neverSent, timedOut: err.timedOut || err.permanent };
+        const wait = replayable ? retryDelay(failure, method, n, this.retryPolicy) : undefined;
+        if (wait === undefined) throw err;
+        const why = err instanceof ApiError ? `the server answered ${err.status}` : err.message;
+        this.notice(`${method} ${path}: ${why}; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${n + 1} of ${this.retryPolicy.maxAttempts})`);
+        await sleep(wait, options.signal);
+      }
+    }
+  }
+
+  private async sendOnce(method: string, path: string, options: RequestOptions, signal: AbortSignal | undefined, timeoutMs: number): Promise<Response> {
     const url = this.url(path, options.query);
     const headers = this.headers({ accept: options.accept ?? 'application/json' });
     let body: RequestInit['body'] | undefined;
@@ -152,10 +243,6 @@ export class ApiClient {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const signals: AbortSignal[] = [];
-    if (timeoutMs > 0) signals.push(AbortSignal.timeout(timeoutMs));
-    if (options.signal) signals.push(options.signal);
     const started = Date.now();
     this.trace(`--> ${method} ${url}`);
     let res: Response;
@@ -164,32 +251,116 @@ export class ApiClient {
         method,
         headers,
         body,
-        signal: signals.length ? AbortSignal.any(signals) : undefined,
+        signal,
         // Streaming request bodies need half-duplex.
         ...(body && typeof body === 'object' && 'getReader' in body ? { duplex: 'half' } : {}),
       } as RequestInit);
     } catch (err) {
       this.trace(`<-- ${method} ${url} failed: ${describeFetchError(err)}`);
-      if ((err as Error).name === 'TimeoutError') {
-        throw new ConnectionError(`${method} ${this.target.baseUrl}: no answer within ${timeoutMs / 1000}s`, this.target.baseUrl);
-      }
-      if ((err as Error).name === 'AbortError') throw err;
-      throw new ConnectionError(`cannot reach the API at ${this.target.baseUrl}: ${describeFetchError(err)}`, this.target.baseUrl);
+      throw this.connectionError(err, method, path, timeoutMs, 'connecting');
     }
     this.trace(`<-- ${res.status} ${method} ${url} (${Date.now() - started} ms)`);
-    if (res.status >= 400) throw await errorFromResponse(res, method, url);
+    if (res.status >= 400) throw await errorFromResponse(res, method, url, this.target.token);
     return res;
+  }
+
+  private connectionError(err: unknown, method: string, path: string, timeoutMs: number, phase: string): unknown {
+    const e = err as Error & { cause?: { code?: string } };
+    if (e?.name === 'TimeoutError') {
+      return new ConnectionError(`${method} ${this.target.baseUrl}${path}: no answer within ${timeoutMs / 1000}s`, this.target.baseUrl, false, true);
+    }
+    // The caller's own abort (Ctrl-C): not a connection problem.
+    if (e?.name === 'AbortError') return err;
+    const code = e?.cause?.code ?? '';
+    const detail = redact(describeFetchError(err), this.target.token);
+    if (phase === 'connecting') {
+      return new ConnectionError(
+        `cannot reach the API at ${this.target.baseUrl}: ${detail}`,
+        this.target.baseUrl,
+        NEVER_SENT_CODES.has(code) || /bad port/i.test(detail),
+        false,
+        PERMANENT_CODES.has(code) || /bad port/i.test(detail),
+      );
+    }
+    return new ConnectionError(`the connection to ${this.target.baseUrl} broke while ${phase} of ${method} ${path}: ${detail}`, this.target.baseUrl);
   }
 }
 
-export async function errorFromResponse(res: Response, method: string, url: string): Promise<ApiError> {
+function combine(...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length === 0) return undefined;
+  return present.length === 1 ? present[0] : AbortSignal.any(present);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function tooLarge(status: number, method: string, url: string, max: number): ApiError {
+  return new ApiError({
+    status,
+    code: 'response_too_large',
+    message: `${method} ${url}: the answer is larger than ${max} bytes; not reading it`,
+    body: {},
+    method,
+    url,
+  });
+}
+
+/** The body as text, refusing (onTooLarge) to hold more than `max` bytes of it. */
+export async function readBounded(res: Response, max: number, onTooLarge: () => Error): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => {});
+    throw onTooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw onTooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function errorFromResponse(res: Response, method: string, url: string, token?: string): Promise<ApiError> {
   let text = '';
   try {
-    text = await res.text();
+    const reader = res.body?.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    while (reader && size < MAX_ERROR_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    await reader?.cancel().catch(() => {});
+    text = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8');
   } catch {
     // The body could not be read; the status alone must do.
   }
-  return apiErrorFrom(res.status, text, res.headers, method, url);
+  // A server that echoes the request back must not make us print the token.
+  return apiErrorFrom(res.status, redact(text, token), res.headers, method, url);
 }
 
 /** Turn a status and a body (JSON or plain text) into an ApiError. Also used for failed upgrades. */

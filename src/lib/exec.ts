@@ -101,6 +101,8 @@ export class ExecSession {
   private keepalive: NodeJS.Timeout | undefined;
   private settle!: { resolve(r: ExecResult): void; reject(e: Error): void };
   private finished = false;
+  /** Attach: binary frames that came before session_info said which framing they use. */
+  private early: Buffer[] | undefined;
   /** Resolves with the remote exit code; rejects with TransportError (or ApiError before the upgrade). */
   readonly done: Promise<ExecResult>;
 
@@ -112,6 +114,7 @@ export class ExecSession {
     private readonly handlers: ExecHandlers = {},
   ) {
     this.tty = req.tty;
+    if (req.attachId !== undefined) this.early = [];
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     // The caller awaits `done` after `open`; a rejection before that must not be unhandled.
     this.done.catch(() => {});
@@ -215,7 +218,7 @@ export class ExecSession {
     const stdin = this.io.stdin;
     // Attaching to a running session sends no EOF: the session's stdin is not ours to close.
     const sendEof = () => {
-      if (!this.req.tty && ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ kind: 'stdinEof' }));
+      if (!this.tty && ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ kind: 'stdinEof' }));
     };
     if (!stdin) {
       if (this.req.attachId === undefined) sendEof();
@@ -255,11 +258,18 @@ export class ExecSession {
         this.sessionId = String(msg.session_id);
         this.tty = msg.tty;
         this.handlers.onSessionInfo?.(msg);
+        const early = this.early;
+        this.early = undefined;
+        for (const frame of early ?? []) this.onMessage(frame, true);
       } else if (msg.type === 'exit') {
         this.exited(msg.exit_code);
       } else {
         this.handlers.onPort?.(msg);
       }
+      return;
+    }
+    if (this.early) {
+      this.early.push(Buffer.from(data));
       return;
     }
     if (this.tty) {

@@ -4,6 +4,7 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { EngineState, SpritesPaths } from '../protocol/paths.js';
+import type { IsolationInfo } from '../protocol/isolation.js';
 import { FileError, OperationError } from './errors.js';
 
 const START_TIMEOUT_MS = 20_000;
@@ -66,6 +67,8 @@ export async function findEngine(paths: SpritesPaths): Promise<EngineState | und
 export interface StartOptions {
   port?: number;
   dataDir?: string;
+  /** auto | sandbox | host: how the engine runs sprites. */
+  isolation?: string;
 }
 
 /** The running engine, starting one detached if none runs. Concurrent callers start only one. */
@@ -125,7 +128,7 @@ async function startDetached(paths: SpritesPaths, options: StartOptions, deadlin
   const before = await readEngineState(paths.engineStateFile).catch(() => undefined);
   if (before) await rm(paths.engineStateFile, { force: true });
   const log = openSync(paths.engineLogFile, 'a', 0o600);
-  const args = [engineEntry(), '--data-dir', options.dataDir ?? paths.dataDir, '--state-file', paths.engineStateFile, '--port', String(options.port ?? 0)];
+  const args = [engineEntry(), '--data-dir', options.dataDir ?? paths.dataDir, '--state-file', paths.engineStateFile, '--port', String(options.port ?? 0), '--isolation', options.isolation ?? process.env.SPRITES_ISOLATION ?? 'auto'];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
   closeSync(log);
   let exited: number | null = null;
@@ -149,7 +152,9 @@ async function startDetached(paths: SpritesPaths, options: StartOptions, deadlin
 export async function stopEngine(paths: SpritesPaths, graceMs = 10_000): Promise<EngineState | undefined> {
   const state = await readEngineState(paths.engineStateFile);
   if (!state) return undefined;
-  if (!pidAlive(state.pid)) {
+  // The pid may have been reused by an unrelated process since the engine died: only signal it
+  // when it answers as the engine, or its command line says it is one.
+  if (!pidAlive(state.pid) || !((await engineAnswers(state)) || (await looksLikeEngine(state.pid)))) {
     await rm(paths.engineStateFile, { force: true });
     return undefined;
   }
@@ -166,6 +171,16 @@ export async function stopEngine(paths: SpritesPaths, graceMs = 10_000): Promise
   return state;
 }
 
+/** Whether the process's command line is the engine's (Linux /proc; false where unknown). */
+async function looksLikeEngine(pid: number): Promise<boolean> {
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return cmdline.some((arg) => arg.endsWith('engine/cli.js')) || (cmdline.includes('local') && cmdline.includes('start'));
+  } catch {
+    return false;
+  }
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -177,6 +192,8 @@ export interface EngineStatus {
   data_dir: string;
   started_at: string;
   sprites: number;
+  /** How sprites run and which of their properties this engine enforces. */
+  isolation?: IsolationInfo;
 }
 
 /** What the running engine says of itself (engine-only route). */

@@ -18,8 +18,27 @@ export async function createSprite(api: ApiClient, req: CreateSpriteRequest): Pr
     if (err instanceof ApiError && (err.status === 409 || (err.status === 400 && /exist/i.test(err.message)))) {
       throw new ApiError({ status: err.status, code: err.code, message: `a sprite named ${req.name} already exists`, body: err.body, method: err.method, url: err.url });
     }
+    if (err instanceof ApiError && err.status === 429) throw rateLimited(err, req.name);
     throw err;
   }
+}
+
+/** A 429 on create, said in full: which limit, how far along, when to try again. */
+export function rateLimited(err: ApiError, name: string): ApiError {
+  const b = err.body;
+  const limit = b.limit ?? err.rateLimit.limit;
+  const parts: string[] = [];
+  if (err.code === 'concurrent_sprite_limit_exceeded') parts.push('too many sprites at once');
+  else if (err.code === 'sprite_creation_rate_limited') parts.push('too many sprites created recently');
+  if (err.message && !/^HTTP \d+$/.test(err.message)) parts.push(err.message);
+  const counts: string[] = [];
+  if (limit !== undefined) counts.push(`limit ${limit}${b.window_seconds !== undefined ? ` per ${b.window_seconds}s` : ''}`);
+  if (b.current_count !== undefined) counts.push(`current count ${b.current_count}`);
+  let message = `cannot create ${name}: ${parts.join(': ') || 'rate limited'}`;
+  if (counts.length) message += ` (${counts.join(', ')})`;
+  message += err.retryAfterSeconds !== undefined ? `; retry in ${Math.ceil(err.retryAfterSeconds)}s` : '; retry later';
+  if (b.upgrade_available && b.upgrade_url) message += `; a higher limit: ${b.upgrade_url}`;
+  return new ApiError({ status: 429, code: err.code, message, body: b, method: err.method, url: err.url });
 }
 
 export async function getSprite(api: ApiClient, name: string): Promise<Sprite> {
@@ -75,7 +94,8 @@ export async function listSprites(api: ApiClient, options: ListOptions = {}): Pr
 
 /** Parse repeated KEY=VALUE flags; values may hold `=` and commas. */
 export function parseKeyValues(items: string[] | undefined, flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // A Map, then fromEntries: a key such as __proto__ must become a plain own property.
+  const out = new Map<string, string>();
   for (const item of items ?? []) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new UsageError(`${flag} ${JSON.stringify(item)}: expected KEY=VALUE`);
@@ -83,7 +103,7 @@ export function parseKeyValues(items: string[] | undefined, flag: string): Recor
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new UsageError(`${flag} ${JSON.stringify(item)}: ${JSON.stringify(key)} is not a valid variable name (letters, digits, _; not starting with a digit)`);
     }
-    out[key] = item.slice(eq + 1);
+    out.set(key, item.slice(eq + 1));
   }
-  return out;
+  return Object.fromEntries(out);
 }

@@ -55,3 +55,66 @@ export function watchResize(output: WriteStream, onResize: (cols: number, rows: 
 export function terminalSize(output: WriteStream): { cols: number; rows: number } {
   return { cols: output.columns || 80, rows: output.rows || 24 };
 }
+
+/** The official CLI's detach key: Ctrl+\ (0x1c). */
+export const DEFAULT_DETACH_KEYS = 'ctrl-\\';
+
+/**
+ * Parse a detach-key spec as docker writes it: comma-separated keys, each `ctrl-X` (X one of
+ * a-z @ [ \ ] ^ _) or a single character. Null when the spec is invalid.
+ */
+export function parseDetachKeys(spec: string): Buffer | null {
+  const bytes: number[] = [];
+  for (const raw of spec.split(',')) {
+    const key = raw.trim();
+    const ctrl = /^ctrl-(.)$/i.exec(key);
+    if (ctrl) {
+      const c = ctrl[1]!.toLowerCase();
+      if (c >= 'a' && c <= 'z') bytes.push(c.charCodeAt(0) - 96);
+      else if ('@[\\]^_'.includes(c)) bytes.push('@[\\]^_'.indexOf(c) === 0 ? 0 : c.charCodeAt(0) - 64);
+      else return null;
+    } else if (key.length === 1) {
+      bytes.push(key.charCodeAt(0));
+    } else {
+      return null;
+    }
+  }
+  return bytes.length > 0 ? Buffer.from(bytes) : null;
+}
+
+/**
+ * Finds the detach sequence in keystrokes, whether it arrives in one chunk or split across
+ * several. Bytes that might start the sequence are held back until the next key decides: they
+ * are passed on when it does not complete the sequence.
+ */
+export class DetachKeyMatcher {
+  private matched = 0;
+
+  constructor(private readonly sequence: Buffer) {}
+
+  /** What to forward from this chunk, and whether the sequence completed (the rest is dropped). */
+  feed(chunk: Buffer): { forward: Buffer; detach: boolean } {
+    const out: number[] = [];
+    for (const byte of chunk) {
+      if (byte === this.sequence[this.matched]) {
+        this.matched++;
+        if (this.matched === this.sequence.length) {
+          this.matched = 0;
+          return { forward: Buffer.from(out), detach: true };
+        }
+        continue;
+      }
+      if (this.matched > 0) {
+        for (let i = 0; i < this.matched; i++) out.push(this.sequence[i]!);
+        this.matched = 0;
+        if (byte === this.sequence[0]) {
+          this.matched = 1;
+          if (this.sequence.length === 1) return { forward: Buffer.from(out), detach: true };
+          continue;
+        }
+      }
+      out.push(byte);
+    }
+    return { forward: Buffer.from(out), detach: false };
+  }
+}

@@ -114,13 +114,41 @@ describe('checkpoint commands against the local engine', () => {
     expect((await yes.exited).exitCode).toBe(0);
     expect(yes.output()).toMatch(/Restore from v0 complete/);
     expect(readFileSync(join(home('cmd-tty'), 'f'), 'utf8')).toBe('v0\n');
+
+    const table = runCliPty(['checkpoint', 'list', 'cmd-tty'], { env: { ...engine.env, NO_COLOR: '1' } });
+    expect((await table.exited).exitCode).toBe(0);
+    expect(table.output()).toMatch(/ID\s+CREATED\s+CURRENT\s+COMMENT/);
+    expect(table.output()).toMatch(/v0\s+\S+ \(\d+s ago\)\s+\*/);
+  });
+});
+
+describe('restore and running sessions', () => {
+  it('kills a session that runs in the sprite, and the exec reports it', async () => {
+    await createSprite('cmd-sess');
+    writeFileSync(join(home('cmd-sess'), 'f'), 'v0\n');
+    expect((await cli(['checkpoint', 'create', 'cmd-sess'])).code).toBe(0);
+    const exec = runCli(['exec', 'cmd-sess', '--', 'sh', '-c', 'echo started; exec sleep 300'], { env: engine.env });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const list = (await (await engineFetch(engine, '/v1/sprites/cmd-sess/exec')).json()) as { count: number };
+      if (list.count === 1) break;
+      if (Date.now() > deadline) throw new Error('the exec session never showed up');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const restored = await cli(['checkpoint', 'restore', 'cmd-sess', 'v0', '--force']);
+    expect(restored.code).toBe(0);
+    const ran = await exec;
+    expect(ran.stdout).toBe('started\n');
+    expect(ran.code).toBe(128 + 9);
+    const after = (await (await engineFetch(engine, '/v1/sprites/cmd-sess/exec')).json()) as { count: number };
+    expect(after.count).toBe(0);
   });
 });
 
 describe('checkpoint commands against a hostile server', () => {
-  const home = isolatedEnv();
-  afterAll(() => home.cleanup());
-  const env = () => ({ ...home.env, SPRITES_TOKEN: 'hostile-token' });
+  const client = isolatedEnv();
+  afterAll(() => client.cleanup());
+  const env = () => ({ ...client.env, SPRITES_TOKEN: 'hostile-token' });
   const ndjson = (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   const line = (e: object) => JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n';
 

@@ -1,7 +1,7 @@
 // Token and API resolution, auth login/status/logout, the .sprite context, the local engine commands.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { isolatedEnv, runCli, startEngine, type Env, type TestEngine } from '../helpers/cli.js';
 
@@ -134,6 +134,27 @@ describe('auth', () => {
     expect(r.stdout + r.stderr).not.toContain(SECRET);
     chmodSync(configPath(env), 0o640);
     expect((await runCli(['auth', 'status'], { env })).code).toBe(1);
+    // Logging in again rewrites the file as 0600.
+    const relogin = await runCli(['auth', 'login', '--with-token'], { env, input: `${SECRET}\n` });
+    expect(relogin.code, relogin.stderr).toBe(0);
+    expect(statSync(configPath(env)).mode & 0o777).toBe(0o600);
+    expect((await runCli(['auth', 'status'], { env })).code).toBe(0);
+  });
+
+  it('a corrupt config file is reported by name by login and logout too', async () => {
+    const env = fresh();
+    writeConfig(env, {});
+    writeFileSync(configPath(env), '{"token": ');
+    const [login, logout] = await Promise.all([
+      runCli(['auth', 'login', '--with-token'], { env, input: `${SECRET}\n` }),
+      runCli(['auth', 'logout'], { env }),
+    ]);
+    for (const r of [login, logout]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`config file ${configPath(env)} is not valid JSON`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(readFileSync(configPath(env), 'utf8')).toBe('{"token": ');
   });
 });
 
@@ -240,6 +261,40 @@ describe('local start / status / stop and on-demand start', () => {
     } finally {
       await runCli(['local', 'stop'], { env });
       home.cleanup();
+    }
+  });
+});
+
+describe('engine discovery edge cases', () => {
+  it('concurrent commands on a fresh home start exactly one engine', async () => {
+    const env = fresh();
+    try {
+      const runs = await Promise.all([1, 2, 3].map((i) => runCli(['create', `racer-${i}`, '--api', 'local'], { env })));
+      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      expect(runs.filter((r) => /Started the local engine/.test(r.stderr))).toHaveLength(1);
+      const listed = await runCli(['list'], { env });
+      expect(listed.stdout).toBe('racer-1\nracer-2\nracer-3\n');
+    } finally {
+      await runCli(['local', 'stop'], { env });
+    }
+  });
+
+  it('local stop never signals an unrelated process that took a dead engine\'s pid', async () => {
+    const env = fresh();
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const stateFile = join(env.XDG_STATE_HOME!, 'sprites', 'engine.json');
+      mkdirSync(join(env.XDG_STATE_HOME!, 'sprites'), { recursive: true });
+      writeFileSync(stateFile, JSON.stringify({ url: 'http://127.0.0.1:9', token: 'x', pid: bystander.pid, data_dir: '/x', started_at: '', version: '' }));
+      const r = await runCli(['local', 'stop'], { env });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/No local engine is running/);
+      expect(existsSync(stateFile)).toBe(false);
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+      expect(process.kill(bystander.pid!, 0)).toBe(true);
+    } finally {
+      bystander.kill('SIGKILL');
     }
   });
 });

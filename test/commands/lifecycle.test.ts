@@ -120,6 +120,14 @@ describe('TTY', () => {
     expect(get.output()).not.toMatch(/\x1b\[/);
   });
 
+  it('create shows what it made', async () => {
+    const run = runCliPty(['create', 'tty-new', '--label', 'l'], { env: { ...engine.env, NO_COLOR: '1' } });
+    expect((await run.exited).exitCode).toBe(0);
+    expect(run.output()).toMatch(/Created sprite tty-new/);
+    expect(run.output()).toMatch(/name\s+tty-new\r?\n/);
+    expect(run.output()).toMatch(/labels\s+l\r?\n/);
+  });
+
   it('delete asks and needs the name typed', async () => {
     await cli(['create', 'tty-del']);
     const wrong = runCliPty(['delete', 'tty-del'], { env: engine.env });
@@ -139,12 +147,20 @@ describe('TTY', () => {
 
 describe('exit codes and messages', () => {
   it('invalid name → 2 with the rule; unknown flag → 2 with the usage line; unknown command → 2', async () => {
-    const [badName, badFlag, badCmd, missingArg] = await Promise.all([
+    const [badName, badFlag, badCmd, missingArg, badEnv, badLimit, badOption] = await Promise.all([
       cli(['create', 'Bad_Name']),
       cli(['create', 'ok-name', '--bogus']),
       cli(['frobnicate']),
       cli(['create']),
+      cli(['create', 'ok-name', '--env', '1BAD=x']),
+      cli(['list', '--limit', '0']),
+      cli(['create', 'ok-name', '--url-auth', 'everyone']),
     ]);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toMatch(/Expected --url-auth=everyone to be one of: sprite, public/);
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toMatch(/--env "1BAD=x": "1BAD" is not a valid variable name/);
+    expect(badLimit.code).toBe(2);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toMatch(NAME_RULE);
     expect(badFlag.code).toBe(2);
@@ -153,7 +169,7 @@ describe('exit codes and messages', () => {
     expect(badCmd.code).toBe(2);
     expect(badCmd.stderr).toMatch(/unknown command "frobnicate"/);
     expect(missingArg.code).toBe(2);
-    for (const r of [badName, badFlag, badCmd, missingArg]) noStack(r);
+    for (const r of [badName, badFlag, badCmd, missingArg, badEnv, badLimit, badOption]) noStack(r);
     expect((await cli(['get', 'ok-name'])).code).toBe(1);
   });
 

@@ -114,6 +114,9 @@ describe('checkpoint and restore', () => {
     expect(list[0]).toMatchObject({ source_id: 'v1' });
     expect(list[1]).toMatchObject({ comment: 'one' });
     expect(list[2]).toMatchObject({ source_id: 'v0' });
+    const history = await engineFetch(engine, '/v1/sprites/cp-ids/checkpoints?history=v1');
+    expect(history.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await history.text()).toBe('v1\nv0\n');
     const one = (await (await engineFetch(engine, '/v1/sprites/cp-ids/checkpoints/v0')).json()) as Record<string, unknown>;
     expect(one.id).toBe('v0');
     expect(Date.parse(one.create_time as string)).not.toBeNaN();
@@ -145,6 +148,41 @@ describe('checkpoint and restore', () => {
     expect((await engineFetch(engine, '/v1/sprites/nope/checkpoint', { method: 'POST' })).status).toBe(404);
   });
 
+  it('lets a running checkpoint finish before its sprite is deleted, leaving nothing behind', async () => {
+    await createSprite('cp-gone');
+    for (let i = 0; i < 1000; i++) writeFileSync(join(home('cp-gone'), `f${i}`), 'x'.repeat(100));
+    const res = await engineFetch(engine, '/v1/sprites/cp-gone/checkpoint', { method: 'POST' });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!/Copying/.test(seen)) seen += Buffer.from((await reader.read()).value!).toString();
+    expect((await engineFetch(engine, '/v1/sprites/cp-gone', { method: 'DELETE' })).status).toBe(204);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen += Buffer.from(value).toString();
+    }
+    expect(seen).toMatch(/"type":"complete"/);
+    expect(existsSync(join(engine.dataDir, 'sprites', 'cp-gone'))).toBe(false);
+    await createSprite('cp-gone');
+    expect((await checkpoint('cp-gone')).at(-1)!.data).toBe('Checkpoint v0 created');
+  });
+
+  it('reports a failed restore as an error event in the 200 stream and keeps the disk', async () => {
+    await createSprite('cp-broken');
+    writeFileSync(join(home('cp-broken'), 'f'), 'v0');
+    await checkpoint('cp-broken');
+    writeFileSync(join(home('cp-broken'), 'f'), 'now');
+    await checkpoint('cp-broken');
+    rmSync(join(engine.dataDir, 'sprites', 'cp-broken', 'checkpoints', 'v0', 'fs'), { recursive: true });
+    const got = await restore('cp-broken', 'v0');
+    expect(got.at(-1)).toMatchObject({ type: 'error', error: 'checkpoint v0 of cp-broken is damaged: its copy of the disk is missing' });
+    expect(got.some((e) => e.type === 'complete')).toBe(false);
+    expect(readFileSync(join(home('cp-broken'), 'f'), 'utf8')).toBe('now');
+    expect(readdirSync(join(engine.dataDir, 'sprites', 'cp-broken')).sort()).toEqual(['checkpoints', 'fs', 'sprite.json']);
+    const list = (await (await engineFetch(engine, '/v1/sprites/cp-broken/checkpoints')).json()) as Array<{ id: string; source_id?: string }>;
+    expect(list[0]).toMatchObject({ id: 'Current', source_id: 'v1' });
+  });
+
   it('serialises concurrent creates into distinct ids', async () => {
     await createSprite('cp-conc');
     const all = await Promise.all([checkpoint('cp-conc'), checkpoint('cp-conc'), checkpoint('cp-conc')]);
@@ -167,6 +205,9 @@ describe('checkpoint input validation', () => {
     await createSprite('cp-paths');
     await checkpoint('cp-paths');
     for (const path of [
+      '/v1/sprites/cp-paths/checkpoints/..',
+      '/v1/sprites/cp-paths/checkpoints/%2e%2e',
+      '/v1/sprites/cp-paths/checkpoints/../../cp-paths/checkpoints/v0',
       '/v1/sprites/cp-paths/checkpoints/..%2F..%2Fcp-paths',
       '/v1/sprites/cp-paths/checkpoints/%2Fetc%2Fpasswd',
       '/v1/sprites/cp-paths/checkpoints/v0%00',
@@ -180,11 +221,11 @@ describe('checkpoint input validation', () => {
       expect([400, 404], `POST ${path}/restore`).toContain(await rawStatus('POST', `${path}/restore`));
     }
     expect(existsSync(join(engine.dataDir, 'sprites', 'cp-paths', 'checkpoints', 'state.json'))).toBe(true);
-    // Dot segments are URL syntax, resolved before routing: `checkpoints/..` is the sprite itself,
-    // never a checkpoint id, and `sprites/..` leaves the API's own namespace only to find no route.
+    // The router matches the raw path: a dot segment, plain or encoded, is never a name or an id.
     expect(await rawStatus('DELETE', '/v1/sprites/cp-paths/checkpoints/%2e%2e/checkpoints/v9')).toBe(404);
-    expect(await rawStatus('GET', '/v1/sprites/../../etc/passwd')).toBe(404);
-    expect(await rawStatus('POST', '/v1/sprites/cp-paths/checkpoints/../checkpoints/v0/restore')).toBe(200);
+    expect(await rawStatus('GET', '/v1/sprites/../../etc/passwd')).toBe(400);
+    expect(await rawStatus('POST', '/v1/sprites/cp-paths/checkpoints/../checkpoints/v0/restore')).toBe(404);
+    expect((await engineFetch(engine, '/v1/sprites/cp-paths/checkpoints/v0')).status).toBe(200);
   });
 
   it('copies a planted symlink as a link and never writes through one on restore', async () => {

@@ -128,6 +128,12 @@ describe('sprites REST', () => {
     expect((await create('rest-bad', { environment: { A: 1 } })).status).toBe(400);
     expect((await create('rest-bad', { url_settings: { auth: 'everyone' } })).status).toBe(400);
     expect((await create('rest-bad', { config: { ram_mb: -1 } })).status).toBe(400);
+    expect((await create('rest-bad', { config: [1] })).status).toBe(400);
+    expect((await create('rest-bad', { config: { gpus: 8 } })).status).toBe(400);
+    expect((await create('rest-bad', { url_settings: [] })).status).toBe(400);
+    expect((await create('rest-bad', { url_settings: { auth: 'public', extra: 1 } })).status).toBe(400);
+    expect((await create('rest-bad', { wait_for_capacity: 'yes' })).status).toBe(400);
+    expect((await create('rest-bad', { runtime: 'turbo' })).status).toBe(400);
     const huge = await engineFetch(engine, '/v1/sprites', { method: 'POST', body: JSON.stringify({ name: 'rest-bad', labels: ['x'.repeat(2 * 1024 * 1024)] }) }).catch((e: Error) => e);
     if (huge instanceof Response) {
       expect(huge.status).toBe(413);

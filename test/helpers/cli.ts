@@ -86,9 +86,12 @@ export interface TestEngine {
   kill(): Promise<void>;
 }
 
+/** How test engines run sprites: SPRITES_ISOLATION (auto|sandbox|host) of the test run, else the default. */
+const ISOLATION = process.env.SPRITES_ISOLATION ? ['--isolation', process.env.SPRITES_ISOLATION] : [];
+
 /** Start a real engine (`sprites local start --foreground`) on a random port in an isolated home. */
-export async function startEngine(base = isolatedEnv()): Promise<TestEngine & { cleanup(): void }> {
-  const child = spawn(process.execPath, [BIN, 'local', 'start', '--foreground', '--json'], {
+export async function startEngine(base = isolatedEnv(), extraArgs: string[] = []): Promise<TestEngine & { cleanup(): void }> {
+  const child = spawn(process.execPath, [BIN, 'local', 'start', '--foreground', '--json', ...(extraArgs.includes('--isolation') ? [] : ISOLATION), ...extraArgs], {
     env: base.env,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -51,3 +51,19 @@ describe('exec frame codec', () => {
     expect(clampExitCode(Number.NaN)).toBe(255);
   });
 });
+
+describe('exec frame decoder (fuzz)', () => {
+  it('classifies any message: a frame whose re-encoding is the input, or an error value', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 4096 }), fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 3 })).map(([id, rest]) => Uint8Array.of(id, ...rest))), (bytes) => {
+        const decoded = decodeFrame(bytes);
+        if (decoded.kind === 'error') {
+          expect(typeof decoded.reason).toBe('string');
+        } else {
+          expect([...encodeFrame(decoded)]).toEqual([...bytes]);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,6 +1,6 @@
 import { SpritesCommand } from '../../cli/base.js';
 import { paths } from '../../lib/config.js';
-import { engineStatus, findEngine } from '../../lib/local.js';
+import { engineStatus, findEngine, type EngineStatus } from '../../lib/local.js';
 import { printFields } from '../../lib/output.js';
 
 interface LocalStatus {
@@ -11,7 +11,27 @@ interface LocalStatus {
   started_at?: string;
   version?: string;
   sprites?: number;
+  isolation?: EngineStatus['isolation'];
   state_file: string;
+}
+
+const PROPERTY_LABELS: Record<string, string> = {
+  durable_root: 'durable root',
+  process_isolation: 'process isolation',
+  hostname: 'hostname',
+  network_policy: 'network policy',
+  memory_limit: 'memory limit',
+  privileges: 'privileges',
+};
+
+function isolationFields(isolation: EngineStatus['isolation']): Array<[string, string]> {
+  if (!isolation) return [];
+  const driver = isolation.reason ? `${isolation.driver} (sandbox unavailable: ${isolation.reason})` : isolation.driver;
+  return [
+    ['isolation', driver],
+    ...Object.entries(isolation.properties).map(([key, on]): [string, string] => [PROPERTY_LABELS[key] ?? key, on ? 'on' : 'off']),
+    ...(isolation.notes ?? []).map((note): [string, string] => ['note', note]),
+  ];
 }
 
 export default class LocalStatusCommand extends SpritesCommand {
@@ -36,6 +56,7 @@ export default class LocalStatusCommand extends SpritesCommand {
           ['started', result.started_at ?? '-'],
           ['version', result.version ?? '-'],
           ['sprites', String(result.sprites ?? 0)],
+          ...isolationFields(result.isolation),
           ['state file', result.state_file],
         ]);
       }

@@ -17,7 +17,8 @@ export default class PolicyPrivileges extends SpritesCommand {
   ];
   static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
   static override flags = {
-    profile: Flags.string({ description: 'privilege profile', options: ['minimal', 'standard', 'privileged'] }),
+    // Checked by the shared validator (exit 2): oclif's own `options` check exits 1.
+    profile: Flags.string({ description: 'privilege profile: minimal, standard or privileged' }),
     'no-new-privileges': Flags.boolean({ description: 'forbid gaining privileges (setuid, file capabilities)' }),
     device: Flags.string({ description: 'a device to expose, such as /dev/fuse (repeatable)', multiple: true }),
     reset: Flags.boolean({ description: 'delete the privileges policy', exclusive: ['profile', 'no-new-privileges', 'device'] }),

@@ -126,12 +126,13 @@ async function readOr(path: string): Promise<string> {
   }
 }
 
-export async function listeningPortsOf(pids: number[]): Promise<ListeningPort[]> {
+/** `netDir` is the /proc/net to read: /proc/<pid>/net for another network namespace. */
+export async function listeningPortsOf(pids: number[], netDir = '/proc/net'): Promise<ListeningPort[]> {
   const tree = await processTree(pids);
   if (tree.size === 0) return [];
   const inodes = await socketInodes(tree);
   if (inodes.size === 0) return [];
-  const [tcp, tcp6] = await Promise.all([readOr('/proc/net/tcp'), readOr('/proc/net/tcp6')]);
+  const [tcp, tcp6] = await Promise.all([readOr(`${netDir}/tcp`), readOr(`${netDir}/tcp6`)]);
   const seen = new Set<string>();
   const out: ListeningPort[] = [];
   for (const sock of [...parseProcNetTcp(tcp, false), ...parseProcNetTcp(tcp6, true)]) {

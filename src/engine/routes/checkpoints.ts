@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http';
 export function checkpointRoutes(engine: Engine): HttpRoute[] {
   const checkpoints = new Checkpoints(engine);
   engine.store.onLoadSprite((name) => checkpoints.recover(name));
+  engine.onStopSprite((name) => checkpoints.settle(name));
   return [
     {
       method: 'POST',

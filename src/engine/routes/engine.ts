@@ -16,6 +16,7 @@ export function engineRoutes(engine: Engine): HttpRoute[] {
           data_dir: engine.options.dataDir,
           started_at: engine.startedAt.toISOString(),
           sprites: engine.store.list().length,
+          isolation: engine.isolation,
         });
       },
     },

@@ -30,9 +30,11 @@ export function sessionsOf(engine: Engine): SessionRegistry {
   return registry;
 }
 
-function startSession(engine: Engine, name: string, query: URLSearchParams): Session {
+async function startSession(engine: Engine, name: string, query: URLSearchParams): Promise<Session> {
   engine.store.require(name);
   const req = parseExecQuery(query, name, engine.store, engine.driver);
+  // The sandbox driver builds the sprite's namespaces on first use (a no-op for host).
+  await engine.driver.prepare(name);
   try {
     return sessionsOf(engine).start(req);
   } catch (err) {
@@ -62,7 +64,7 @@ export function installExec(engine: Engine): void {
           attachWebSocket(await engine.accept(req, socket, head, CAPABILITIES), session, { replay: true });
           return;
         }
-        const session = startSession(engine, params.name!, query);
+        const session = await startSession(engine, params.name!, query);
         if (!session.tty && !(flag(query, 'stdin') ?? false)) session.endStdin();
         attachWebSocket(await engine.accept(req, socket, head, CAPABILITIES), session, { replay: true });
       },
@@ -95,7 +97,7 @@ export function installExec(engine: Engine): void {
         for (const refused of ['tty', 'id', 'cc']) {
           if (query.has(refused)) throw new HttpError(400, 'invalid_request', `${refused} is not supported by HTTP exec; use the WebSocket exec`);
         }
-        const session = startSession(engine, params.name!, query);
+        const session = await startSession(engine, params.name!, query);
         attachHttp(req, res, session, flag(query, 'stdin') ?? false, CAPABILITIES);
       },
     },

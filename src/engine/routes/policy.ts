@@ -37,6 +37,7 @@ export function policyRoutes(engine: Engine): HttpRoute[] {
           const checked = VALIDATORS[kind](await readJson(req));
           if (!checked.ok) throw new HttpError(400, 'invalid_policy', `invalid ${kind} policy: ${checked.problems.join('; ')}`);
           await policies.set(params.name!, kind, checked.value);
+          await engine.driver.policyChanged?.(params.name!);
           sendEmpty(res, 204);
         },
       },
@@ -47,6 +48,7 @@ export function policyRoutes(engine: Engine): HttpRoute[] {
         path,
         async handle({ res, params }) {
           await policies.reset(params.name!, kind);
+          await engine.driver.policyChanged?.(params.name!);
           sendEmpty(res, 204);
         },
       });

@@ -5,6 +5,7 @@ import { HttpError, readJson, sendEmpty, sendJson } from '../http.js';
 import { spriteNameProblem } from '../../protocol/names.js';
 import type { CreateSpriteRequest, ListSpritesResponse, UpdateSpriteRequest } from '../../protocol/messages.js';
 
+const CONFIG_KEYS = new Set(['ram_mb', 'cpus', 'region', 'storage_gb']);
 const CREATE_KEYS = new Set(['name', 'config', 'environment', 'labels', 'url_settings', 'wait_for_capacity', 'runtime']);
 
 export function spriteRoutes(engine: Engine): HttpRoute[] {
@@ -102,8 +103,13 @@ function parseCreate(body: Record<string, unknown>): CreateSpriteRequest {
     req.environment = body.environment;
   }
   if (body.config !== undefined) {
-    if (typeof body.config !== 'object' || body.config === null) throw new HttpError(400, 'invalid_request', 'config must be an object');
+    if (typeof body.config !== 'object' || body.config === null || Array.isArray(body.config)) {
+      throw new HttpError(400, 'invalid_request', 'config must be an object');
+    }
     const c = body.config as Record<string, unknown>;
+    for (const key of Object.keys(c)) {
+      if (!CONFIG_KEYS.has(key)) throw new HttpError(400, 'invalid_request', `unknown field config.${key}`);
+    }
     for (const k of ['ram_mb', 'cpus', 'storage_gb'] as const) {
       if (c[k] !== undefined && (typeof c[k] !== 'number' || !(c[k] as number > 0))) {
         throw new HttpError(400, 'invalid_request', `config.${k} must be a positive number`);
@@ -113,6 +119,14 @@ function parseCreate(body: Record<string, unknown>): CreateSpriteRequest {
     req.config = c as CreateSpriteRequest['config'];
   }
   if (body.url_settings !== undefined) req.url_settings = parseUrlSettings(body.url_settings);
+  if (body.wait_for_capacity !== undefined) {
+    if (typeof body.wait_for_capacity !== 'boolean') throw new HttpError(400, 'invalid_request', 'wait_for_capacity must be true or false');
+    req.wait_for_capacity = body.wait_for_capacity;
+  }
+  if (body.runtime !== undefined) {
+    if (body.runtime !== 'default' && body.runtime !== 'dev') throw new HttpError(400, 'invalid_request', 'runtime must be "default" or "dev"');
+    req.runtime = body.runtime;
+  }
   return req;
 }
 
@@ -136,8 +150,11 @@ function parseLabels(value: unknown): string[] {
 }
 
 function parseUrlSettings(value: unknown): CreateSpriteRequest['url_settings'] {
-  if (typeof value !== 'object' || value === null) throw new HttpError(400, 'invalid_request', 'url_settings must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'invalid_request', 'url_settings must be an object');
   const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) {
+    if (key !== 'auth' && key !== 'private_access') throw new HttpError(400, 'invalid_request', `unknown field url_settings.${key}`);
+  }
   if (v.auth !== undefined && v.auth !== 'sprite' && v.auth !== 'public') {
     throw new HttpError(400, 'invalid_request', 'url_settings.auth must be "sprite" or "public"');
   }
