@@ -258,10 +258,6 @@ export async function startEngine() {
       if (res.status !== 201 && res.status !== 200) throw new Error(`create sprite ${name}: ${res.status} ${await res.text()}`);
       await res.body?.cancel();
     },
-    /** The host directory that is the sprite's home (/home/sprite inside it). */
-    homeOf(name) {
-      return join(ready.data_dir, 'sprites', name, 'fs', 'home', 'sprite');
-    },
     async stop() {
       engines.delete(engine);
       if (child.exitCode === null && child.signalCode === null) {
@@ -303,4 +299,19 @@ export function figure({ name, ours, baseline, baselineName, unit, target, note,
 
 export function skipped(name, reason) {
   return { name, skipped: reason };
+}
+
+/**
+ * Run one workload of a benchmark; a failure becomes a skipped figure and a note instead of ending
+ * the benchmark (the suite must always complete). Resolves the workload's value or undefined.
+ */
+export async function attempt(out, name, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    const msg = String(err.message ?? err).split('\n')[0].slice(0, 300);
+    out.figures.push(skipped(name, `failed: ${msg}`));
+    out.notes.push(`**${name} failed:** ${msg}`);
+    return undefined;
+  }
 }
