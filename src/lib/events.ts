@@ -31,16 +31,14 @@ export interface EventHandlers {
 
 /**
  * Read events until the stream ends. Resolves with the `complete` event; rejects with
- * StreamFailedError on an `error` event (after handing it to onEvent) or when the stream ends
- * or breaks before `complete`.
+ * StreamFailedError on an `error` event (after handing it to onEvent), or when the stream ends,
+ * breaks or goes idle (readEvents' timeout) before `complete`.
  */
 export async function readOperationStream(res: Response, what: string, handlers: EventHandlers): Promise<OperationEvent> {
   if (!res.body) throw new StreamFailedError(`${what}: the server sent no event stream`);
-  const parser = new NdjsonParser({ maxLineBytes: 1024 * 1024 });
-  const reader = res.body.getReader();
   let completed: OperationEvent | undefined;
-  const handle = async (items: ReturnType<NdjsonParser['push']>) => {
-    for (const item of items) {
+  try {
+    for await (const item of readEvents(res, { label: what })) {
       if (!item.ok) {
         handlers.onInvalid?.(`ignored a line from the server that is not JSON (${item.error})`);
         continue;
@@ -58,22 +56,9 @@ export async function readOperationStream(res: Response, what: string, handlers:
       }
       if (event.type === 'complete') completed = event;
     }
-  };
-  try {
-    for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (err) {
-        const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-        throw new StreamFailedError(`${what}: the connection broke before the server reported completion (${cause}); the result is unknown`);
-      }
-      if (chunk.done) break;
-      await handle(parser.push(chunk.value));
-    }
-    await handle(parser.end());
-  } finally {
-    reader.cancel().catch(() => {});
+  } catch (err) {
+    if (err instanceof ConnectionError) throw new StreamFailedError(`${err.message} before the server reported completion; the result is unknown`);
+    throw err;
   }
   if (!completed) throw new StreamFailedError(`${what}: the server ended the stream without reporting completion; the result is unknown`);
   return completed;

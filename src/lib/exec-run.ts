@@ -8,7 +8,7 @@ import { ApiClient, ApiError, ConnectionError } from './api.js';
 import { UsageError } from './errors.js';
 import { ExecSession, TransportError, type ExecRequest, type ExecResult } from './exec.js';
 import { execOverHttp } from './exec-http.js';
-import { AutoPortForwarder } from './port-forward.js';
+import { PortForwarder } from './port-forward.js';
 import { RawModeGuard, terminalSize, watchResize } from './tty.js';
 import type { SignalName } from '../protocol/messages.js';
 
@@ -138,7 +138,7 @@ export async function runExec(api: ApiClient, sprite: string, options: RunExecOp
   try {
     if (options.http) return finish(await runHttp(api, sprite, req, io, options, cleanups));
     const forwardPorts = options.portForward ?? process.stdout.isTTY === true;
-    const forwarder = forwardPorts ? new AutoPortForwarder(api, sprite, options.notice) : undefined;
+    const forwarder = forwardPorts ? new PortForwarder(api, sprite, options.notice) : undefined;
     if (forwarder) cleanups.push(() => forwarder.closeAll());
     const session = new ExecSession(api, sprite, req, io, {
       onPort: (event) => {

@@ -1,11 +1,11 @@
-// Auto-forwarding of ports a remote command opens (SPRITES-API.md §2 port_opened): one
-// proxy.ts PortForwarder per port, listening on the same port here, opened on port_opened and
-// closed on port_closed and when the exec ends.
-import { ApiClient } from './api.js';
-import { PortForwarder } from './proxy.js';
+// Auto-forwarding of ports a remote command opens (SPRITES-API.md §2 port_opened): a listener on
+// 127.0.0.1:PORT whose every connection is one proxy WebSocket (§6) to localhost:PORT in the sprite.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ApiClient } from './api.js';
+import { TUNNEL_SERVER_OPTIONS, tunnelSocket } from './proxy.js';
 
-export class AutoPortForwarder {
-  private readonly forwarders = new Map<number, PortForwarder>();
+export class PortForwarder {
+  private readonly listeners = new Map<number, Server>();
 
   constructor(
     private readonly api: ApiClient,
@@ -13,36 +13,32 @@ export class AutoPortForwarder {
     private readonly notice: (line: string) => void,
   ) {}
 
+  /** Listen on 127.0.0.1:port and forward to the same port in the sprite. */
   open(port: number): void {
-    if (this.forwarders.has(port)) return;
-    const forwarder = new PortForwarder({
-      api: this.api,
-      sprite: this.sprite,
-      remoteHost: '',
-      mappings: [{ local: port, remote: port }],
-      bind: '127.0.0.1',
-      onNotice: this.notice,
+    if (this.listeners.has(port)) return;
+    const server = createServer(TUNNEL_SERVER_OPTIONS, (socket) => this.forward(socket, port));
+    this.listeners.set(port, server);
+    server.once('error', (err) => {
+      this.listeners.delete(port);
+      this.notice(`port ${port} opened in ${this.sprite}, but 127.0.0.1:${port} cannot be forwarded here: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
     });
-    this.forwarders.set(port, forwarder);
-    forwarder.start().then(
-      () => this.notice(`port ${port} opened in ${this.sprite}: forwarding 127.0.0.1:${port}`),
-      (err: Error) => {
-        this.forwarders.delete(port);
-        this.notice(`port ${port} opened in ${this.sprite}, but it cannot be forwarded here: ${err.message}`);
-      },
-    );
+    server.listen(port, '127.0.0.1', () => this.notice(`port ${port} opened in ${this.sprite}: forwarding 127.0.0.1:${port}`));
   }
 
   close(port: number): void {
-    const forwarder = this.forwarders.get(port);
-    if (!forwarder) return;
-    this.forwarders.delete(port);
-    void forwarder.close();
+    const server = this.listeners.get(port);
+    if (!server) return;
+    this.listeners.delete(port);
+    server.close();
     this.notice(`port ${port} closed in ${this.sprite}: stopped forwarding`);
   }
 
   closeAll(): void {
-    for (const forwarder of this.forwarders.values()) void forwarder.close();
-    this.forwarders.clear();
+    for (const server of this.listeners.values()) server.close();
+    this.listeners.clear();
+  }
+
+  private forward(socket: Socket, port: number): void {
+    tunnelSocket(this.api, this.sprite, { host: '', port }, socket);
   }
 }
