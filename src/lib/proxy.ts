@@ -374,7 +374,12 @@ export function tunnelSocket(api: ApiClient, sprite: string, target: ProxyTarget
     output: socket,
     endOutput: () => socket.end(),
     abort: () => {
-      if (!socket.destroyed) socket.resetAndDestroy();
+      if (socket.destroyed) return;
+      try {
+        socket.resetAndDestroy();
+      } catch {
+        socket.destroy();
+      }
     },
   }, label);
   socket.on('close', () => tunnel.abort());
