@@ -133,8 +133,9 @@ export class Tunnel {
       // A paused socket would never read the server's close frame.
       this.ws.resume();
       this.ws.close(code, reason);
+    } else {
+      this.ws.terminate();
     }
-    else this.ws.terminate();
   }
 
   /** The local side failed (reset, error): drop the tunnel so the sprite side is reset too. */
@@ -285,7 +286,7 @@ export class ProxyListeners {
   async close(): Promise<void> {
     this.closing = true;
     const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    const tunnels = [...this.open.keys()];
+    const tunnels = [...this.open];
     for (const t of tunnels) t.close();
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([
