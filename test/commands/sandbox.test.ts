@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineFetch, isolatedEnv, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
 import { sandboxUnavailable } from '../../src/engine/sandbox/probe.js';
+import { runCliPty } from '../helpers/pty.js';
 
 const unavailable = await sandboxUnavailable();
 
@@ -92,5 +93,38 @@ describe.skipIf(unavailable !== undefined)('sprites in the sandbox driver', () =
     expect(limited.code).toBe(137);
     expect((await engineFetch(engine, '/v1/sprites/sbx-a/policy/resources', { method: 'DELETE' })).status).toBe(204);
     expect((await cli(hog)).code).toBe(0);
+  });
+
+  it('runs an interactive shell under a PTY: Ctrl-C stops the foreground program, not the session', async () => {
+    const term = runCliPty(['exec', '-t', 'sbx-a', '--', 'bash', '--norc', '-i'], { env: engine.env });
+    term.write('PS1="sbx> "; hostname\r');
+    await term.waitFor(/sbx-a\r*\n/);
+    term.write('sleep 300\r');
+    // Wait until sleep runs inside the sprite, then interrupt it from the keyboard.
+    const deadline = Date.now() + 30_000;
+    while (!(await sh('sbx-a', 'ps -eo args')).stdout.match(/^sleep 300$/m) && Date.now() < deadline);
+    term.write('\x03');
+    term.write('echo "after $?"\r');
+    await term.waitFor('after 130');
+    term.write('exit 3\r');
+    expect((await term.exited).exitCode).toBe(3);
+  });
+
+  it('kills an interactive shell session through the kill endpoint, job control or not', async () => {
+    for (const signal of ['SIGHUP', 'SIGKILL']) {
+      const term = runCliPty(['exec', '-t', 'sbx-b', '--', 'bash', '--norc', '-i'], { env: engine.env });
+      term.write('echo ready-$((40 + 2))\r');
+      await term.waitFor('ready-42');
+      const list = (await (await engineFetch(engine, '/v1/sprites/sbx-b/exec')).json()) as { sessions: Array<{ id: string; is_active: boolean; tty: boolean }> };
+      const session = list.sessions.find((s) => s.is_active && s.tty)!;
+      const killed = await engineFetch(engine, `/v1/sprites/sbx-b/exec/${session.id}/kill?signal=${signal}&timeout=10s`, { method: 'POST' });
+      expect(killed.status).toBe(200);
+      const events = await killed.text();
+      expect(events).toMatch(/"type":"complete"/);
+      // The signal itself ended the shell: no escalation after the timeout.
+      expect(events).not.toMatch(/"type":"timeout"/);
+      await term.exited;
+      expect((await sh('sbx-b', 'ps -eo args')).stdout).not.toMatch(/^bash --norc -i$/m);
+    }
   });
 });

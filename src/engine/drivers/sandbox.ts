@@ -16,7 +16,7 @@ import type { MemoryLimits } from '../sandbox/memory.js';
 import { privilegesPrefix } from '../sandbox/privileges.js';
 import { enterArgv } from '../sandbox/enter.js';
 import { spawnPipes, spawnPty } from './host-process.js';
-import { listeningPortsOf } from './proc-net.js';
+import { listeningPortsOf, processTree } from './proc-net.js';
 
 /** The sprite's home as its commands see it. */
 export const SANDBOX_HOME = '/home/sprite';
@@ -46,6 +46,10 @@ interface Running {
 }
 
 const PROXY = `http://127.0.0.1:${EGRESS_PORT}`;
+
+/** Write our pid to the cgroup's procs file, then exec the rest; perl leaves the environment as it is. */
+const JOIN_CGROUP =
+  'open(my $f, ">", shift) or die "sprite: cannot join its memory cgroup: $!\\n"; print $f $$; close($f) or die "sprite: cannot join its memory cgroup: $!\\n"; exec { $ARGV[0] } @ARGV or die "sprite: $ARGV[0]: $!\\n"';
 
 export class SandboxDriver implements SpriteDriver {
   readonly name = 'sandbox' as const;
@@ -141,9 +145,9 @@ export class SandboxDriver implements SpriteDriver {
     let argv = enterArgv(holder.pid, req.cwd, req.argv, privileges);
     // Join the sprite's memory cgroup first (same pid through both execs), so all it starts counts.
     const memory = this.options.memory;
-    if (memory) argv = ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', memory.procsFile(req.sprite), ...argv];
+    if (memory) argv = ['/usr/bin/perl', '-e', JOIN_CGROUP, memory.procsFile(req.sprite), ...argv];
     const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
-    return req.tty ? spawnPty(spec) : spawnPipes(spec);
+    return reachingKill(req.tty ? spawnPty(spec) : spawnPipes(spec));
   }
 
   async dial(sprite: string, host: string, port: number): Promise<Duplex> {
@@ -204,5 +208,32 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/**
+ * SIGKILL cannot be forwarded: the supervisor dies at once and the program, in its own process
+ * group inside the sprite, would live on. So SIGKILL goes to every process the session started.
+ */
+function reachingKill(proc: SpriteProcess): SpriteProcess {
+  const kill = (signal: NodeJS.Signals) => {
+    if (signal !== 'SIGKILL' || proc.pid <= 0) {
+      proc.kill(signal);
+      return;
+    }
+    // The tree first: once the supervisor dies, what it started belongs to the sprite's init.
+    void processTree([proc.pid]).then((tree) => {
+      proc.kill(signal);
+      for (const pid of tree) signalQuietly(pid, signal);
+    });
+  };
+  return { ...proc, kill };
+}
+
+function signalQuietly(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signal);
+  } catch {
+    // Already gone.
   }
 }

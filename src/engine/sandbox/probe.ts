@@ -5,6 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setnsSyscall } from './enter.js';
 
 const TOOLS = ['unshare', 'nsenter', 'setpriv', 'ip', 'pivot_root', 'perl'];
 const SYSTEM_PATH = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -24,6 +25,7 @@ function findTool(name: string): string | undefined {
 /** Why sandboxes cannot be built here, or undefined when they can. */
 export async function sandboxUnavailable(): Promise<string | undefined> {
   if (process.platform !== 'linux') return `sandboxes need Linux namespaces (this is ${process.platform})`;
+  if (setnsSyscall() === undefined) return `sandboxes are not supported on ${process.arch} yet`;
   if (process.getuid?.() !== 0) return 'sandboxes need the engine to run as root (user namespaces are not supported yet)';
   const missing = TOOLS.filter((t) => !findTool(t));
   if (missing.length) return `missing ${missing.join(', ')} (Debian: util-linux, iproute2, perl-base)`;
