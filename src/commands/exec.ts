@@ -26,7 +26,7 @@ With -e or -t the CLI sends an environment, which replaces the sprite's default 
   ];
   static override strict = false;
   static override args = {
-    name: Args.string({ description: 'sprite name (default: from the .sprite file), then -- and the command' }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from the .sprite file), then -- and the command' }),
   };
   static override flags = {
     interactive: Flags.boolean({ char: 'i', description: 'forward stdin even when it is a terminal' }),

@@ -31,6 +31,21 @@ describe('sprites exec (piped)', () => {
     expect(sha(r.stdoutBytes)).toBe(sha(data));
   });
 
+  it('takes the name from .sprite and forwards piped stdin untouched (oclif must not read it as the name)', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'sprites-ctx-'));
+    try {
+      writeFileSync(join(dir, '.sprite'), JSON.stringify({ sprite: S }));
+      const r = await runCli(['exec', '--', 'cat'], { env: engine.env, input: 'other-sprite\nline two\n', cwd: dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('other-sprite\nline two\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps stdout and stderr apart', async () => {
     const r = await exec(['--', 'sh', '-c', 'echo one; echo two >&2; echo three']);
     expect(r.stdout).toBe('one\nthree\n');
