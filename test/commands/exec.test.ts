@@ -31,7 +31,7 @@ describe('sprites exec (piped)', () => {
     expect(sha(r.stdoutBytes)).toBe(sha(data));
   });
 
-  it('takes the name from .sprite and forwards piped stdin untouched (oclif must not read it as the name)', async () => {
+  it('takes the name from .sprite even with piped stdin, which exec forwards untouched (oclif must not read it as the name)', async () => {
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -41,6 +41,9 @@ describe('sprites exec (piped)', () => {
       const r = await runCli(['exec', '--', 'cat'], { env: engine.env, input: 'other-sprite\nline two\n', cwd: dir });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('other-sprite\nline two\n');
+      const got = await runCli(['get', '--json'], { env: engine.env, input: 'other-sprite\n', cwd: dir });
+      expect(got.code).toBe(0);
+      expect(JSON.parse(got.stdout).name).toBe(S);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
