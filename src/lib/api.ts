@@ -155,6 +155,11 @@ export class ApiClient {
     return h;
   }
 
+  /** The time budget of one non-streaming attempt (30 s, or SPRITES_HTTP_TIMEOUT); also bounds WebSocket upgrades. */
+  timeoutMs(): number {
+    return this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
   trace(line: string): void {
     this.options.debug?.(redact(line, this.target.token));
   }

@@ -5,12 +5,17 @@ import WebSocket from 'ws';
 import type { Readable, Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { ApiClient, ConnectionError, apiErrorFrom, apiPath } from './api.js';
+import { UsageError } from './errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
-/** Keepalive (§2): ping this often; a peer silent this long is dead. */
+/** Keepalive (§2): ping this often; a peer silent for three intervals (45 s) is dead. */
 export const PING_INTERVAL_MS = 15_000;
-export const DEAD_AFTER_MS = 45_000;
+export const DEAD_AFTER_MS = 3 * PING_INTERVAL_MS;
+/** Largest WebSocket message accepted (output frames are a few KiB; control messages less). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** A refused upgrade's body is only shown, so only its start is read. */
+const MAX_REFUSAL_BODY_BYTES = 64 * 1024;
 /** Stdin queued on the socket above which we stop reading stdin, and below which we read again. */
 const STDIN_HIGH_WATER = 1024 * 1024;
 const STDIN_LOW_WATER = 256 * 1024;
@@ -62,6 +67,18 @@ export interface ExecHandlers {
   filterOutput?(stream: 1 | 2, data: Buffer): Buffer;
 }
 
+/**
+ * The keepalive interval: 15 s, or SPRITES_KEEPALIVE_MS (a testing knob, so tests can see a
+ * silent peer declared dead without waiting 45 s). The deadline is always three intervals.
+ */
+export function keepaliveIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.SPRITES_KEEPALIVE_MS;
+  if (raw === undefined || raw === '') return PING_INTERVAL_MS;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError(`SPRITES_KEEPALIVE_MS=${JSON.stringify(raw)}: expected a whole number of milliseconds greater than 0`);
+  return ms;
+}
+
 export interface ExecResult {
   exitCode: number;
   sessionId: string | undefined;
@@ -104,6 +121,9 @@ export class ExecSession {
   /** Attach: binary frames that came before session_info said which framing they use. */
   private early: Buffer[] | undefined;
   private readonly pendingSignals: SignalName[] = [];
+  private readonly pingMs: number;
+  /** Why the socket failed after it opened (an oversized or malformed message), for the message. */
+  private socketError: string | undefined;
   /** Resolves with the remote exit code; rejects with TransportError (or ApiError before the upgrade). */
   readonly done: Promise<ExecResult>;
 
@@ -115,6 +135,7 @@ export class ExecSession {
     private readonly handlers: ExecHandlers = {},
   ) {
     this.tty = req.tty;
+    this.pingMs = keepaliveIntervalMs();
     if (req.attachId !== undefined) this.early = [];
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     // The caller awaits `done` after `open`; a rejection before that must not be unhandled.
@@ -129,41 +150,70 @@ export class ExecSession {
   /** Open the socket; rejects with ApiError (refused upgrade) or ConnectionError (unreachable). */
   open(): Promise<void> {
     const url = this.url();
+    const budgetMs = this.api.timeoutMs();
     this.api.trace(`--> WS ${url}`);
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: this.api.headers(), perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+      const ws = new WebSocket(url, { headers: this.api.headers(), perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
       this.ws = ws;
       let opened = false;
+      let settled = false;
+      const refuse = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(handshakeTimer);
+        ws.terminate();
+        reject(err);
+      };
+      // Covers connect, the upgrade answer and a refusal's body: a peer that accepts the TCP
+      // connection and never answers must not hold the command.
+      const handshakeTimer = setTimeout(
+        () => refuse(new ConnectionError(`WS ${redactUrl(url)}: no answer to the WebSocket upgrade within ${budgetMs / 1000}s`, this.api.target.baseUrl, false, true)),
+        budgetMs,
+      );
       ws.once('upgrade', (res: IncomingMessage) => {
         const caps = res.headers['x-sprite-capabilities'];
         this.capabilities = (Array.isArray(caps) ? caps.join(',') : (caps ?? '')).split(',').map((c) => c.trim()).filter(Boolean);
       });
       ws.once('unexpected-response', (_req, res: IncomingMessage) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
+        let size = 0;
+        const done = () => {
           const headers = new Headers();
           for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
           this.api.trace(`<-- ${res.statusCode} WS ${url}`);
-          reject(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'), headers, 'GET', url));
-          ws.terminate();
+          refuse(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BODY_BYTES).toString('utf8'), headers, 'GET', url));
+        };
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          size += c.byteLength;
+          if (size >= MAX_REFUSAL_BODY_BYTES) done();
         });
+        res.on('error', done);
+        res.on('end', done);
       });
       ws.once('open', () => {
         opened = true;
+        settled = true;
+        clearTimeout(handshakeTimer);
         this.api.trace(`<-- 101 WS ${url}`);
         this.started();
         resolve();
       });
       ws.on('error', (err) => {
-        if (!opened) {
-          const code = (err as NodeJS.ErrnoException).code;
-          reject(new ConnectionError(`cannot reach the API at ${this.api.target.baseUrl}: ${code ?? err.message}`, this.api.target.baseUrl));
+        if (opened) {
+          // ws answers a bad message with a close frame and waits up to 30 s for the peer's
+          // close; a hostile peer never sends one, so drop the connection now.
+          this.socketError ??= err.message;
+          ws.terminate();
+          return;
         }
+        const code = (err as NodeJS.ErrnoException).code;
+        refuse(new ConnectionError(`cannot reach the API at ${this.api.target.baseUrl}: ${code ?? err.message}`, this.api.target.baseUrl));
       });
       ws.on('close', (code, reason) => {
         if (!opened) return;
-        this.fail(`connection to sprite ${this.sprite} lost before the command finished (${describeClose(code, reason)})`);
+        const why = this.socketError ? `the sprite sent a message the CLI cannot read: ${this.socketError}` : describeClose(code, reason);
+        this.fail(`connection to sprite ${this.sprite} lost before the command finished (${why})`);
       });
     });
   }
@@ -208,13 +258,13 @@ export class ExecSession {
     ws.on('pong', () => (this.lastSeen = Date.now()));
     this.keepalive = setInterval(() => {
       if (this.outputPaused) return;
-      if (Date.now() - this.lastSeen > DEAD_AFTER_MS) {
+      if (Date.now() - this.lastSeen > 3 * this.pingMs) {
         ws.terminate();
-        this.fail(`no answer from sprite ${this.sprite} for ${DEAD_AFTER_MS / 1000}s; connection presumed dead`);
+        this.fail(`no answer from sprite ${this.sprite} for ${(3 * this.pingMs) / 1000}s; connection presumed dead`);
         return;
       }
       ws.ping();
-    }, PING_INTERVAL_MS);
+    }, this.pingMs);
     if (this.req.tty && this.req.cols && this.req.rows) this.resize(this.req.cols, this.req.rows);
     this.pumpStdin();
     for (const name of this.pendingSignals.splice(0)) void this.signal(name).catch(() => {});
@@ -290,6 +340,9 @@ export class ExecSession {
     if (frame.kind === 'stdout') this.output(1, Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
     else if (frame.kind === 'stderr') this.output(2, Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
     else if (frame.kind === 'exit') this.exited(frame.code);
+    // A frame we cannot place means output may be lost or misread: the outcome is unknown.
+    else if (frame.kind === 'error') this.protocolError(frame.reason);
+    else this.protocolError(`a ${frame.kind} frame, which only a client sends`);
   }
 
   private output(stream: 1 | 2, data: Buffer): void {
@@ -324,6 +377,11 @@ export class ExecSession {
     this.settle.reject(new TransportError(message));
   }
 
+  private protocolError(reason: string): void {
+    if (this.ws) this.ws.terminate();
+    this.fail(`sprite ${this.sprite} broke the exec protocol (${reason}); the command's outcome is unknown`);
+  }
+
   /** Close our side at once (code 1000); never wait on the server's close (§2). */
   private stop(): void {
     if (this.keepalive) clearInterval(this.keepalive);
@@ -351,6 +409,12 @@ function flush(stream: Writable): Promise<void> {
     stream.once('error', done);
     stream.write(Buffer.alloc(0), done);
   });
+}
+
+/** The URL without its query (the command line, which may hold secrets, stays out of messages). */
+function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
 function describeClose(code: number, reason: Buffer): string {
