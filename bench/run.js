@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { ROOT, startEngine, stopAllEngines, killAllEnginesSync, fmt } from './lib.js';
 
-const ALL = ['baselines', 'startup', 'exec', 'proxy', 'attach', 'checkpoint', 'scaling', 'sdk'];
+const ALL = ['baselines', 'startup', 'exec', 'proxy', 'attach', 'checkpoint', 'scaling', 'sdk', 'load'];
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = names.filter((n) => !ALL.includes(n));
