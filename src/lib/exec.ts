@@ -11,7 +11,7 @@ import { parseServerControl, type PortMessage, type SessionInfoMessage, type Sig
 
 /** Keepalive (§2): ping this often; a peer silent for three intervals (45 s) is dead. */
 export const PING_INTERVAL_MS = 15_000;
-export const DEAD_AFTER_MS = 3 * PING_INTERVAL_MS;
+const DEAD_AFTER_INTERVALS = 3;
 /** Largest WebSocket message accepted (output frames are a few KiB; control messages less). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** A refused upgrade's body is only shown, so only its start is read. */
@@ -258,9 +258,10 @@ export class ExecSession {
     ws.on('pong', () => (this.lastSeen = Date.now()));
     this.keepalive = setInterval(() => {
       if (this.outputPaused) return;
-      if (Date.now() - this.lastSeen > 3 * this.pingMs) {
+      const deadAfterMs = DEAD_AFTER_INTERVALS * this.pingMs;
+      if (Date.now() - this.lastSeen > deadAfterMs) {
         ws.terminate();
-        this.fail(`no answer from sprite ${this.sprite} for ${(3 * this.pingMs) / 1000}s; connection presumed dead`);
+        this.fail(`no answer from sprite ${this.sprite} for ${deadAfterMs / 1000}s; connection presumed dead`);
         return;
       }
       ws.ping();
