@@ -207,12 +207,14 @@ export class ExecSession {
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.lastSeen = Date.now()));
     this.keepalive = setInterval(() => {
-      if (this.outputPaused) return;
-      if (Date.now() - this.lastSeen > DEAD_AFTER_MS) {
+      // While our reader is slow we read nothing, pongs included, so silence proves nothing then.
+      if (!this.outputPaused && Date.now() - this.lastSeen > DEAD_AFTER_MS) {
         ws.terminate();
         this.fail(`no answer from sprite ${this.sprite} for ${DEAD_AFTER_MS / 1000}s; connection presumed dead`);
         return;
       }
+      // Ping even while paused: the server counts our pings as a sign of life, so a reader that
+      // stalls for minutes (`| less`) does not get its session dropped.
       ws.ping();
     }, PING_INTERVAL_MS);
     if (this.req.tty && this.req.cols && this.req.rows) this.resize(this.req.cols, this.req.rows);
