@@ -5,11 +5,16 @@
 import { constants, type Stats } from 'node:fs';
 import { copyFile, chmod, lchown, lstat, mkdir, readdir, readlink, rm, symlink, utimes, lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export interface TreeEntry {
   /** Path relative to the root; '' is the root itself. */
   rel: string;
-  kind: 'dir' | 'file' | 'symlink' | 'special';
+  /** `whiteout`: overlayfs' record of a lower-layer file deleted in a sandboxed sprite (char device 0/0). */
+  kind: 'dir' | 'file' | 'symlink' | 'whiteout' | 'special';
   mode: number;
   uid: number;
   gid: number;
@@ -38,7 +43,15 @@ export interface CopyResult {
 export async function scanTree(root: string): Promise<{ entries: TreeEntry[]; total: TreeTotals }> {
   const total: TreeTotals = { files: 0, bytes: 0 };
   const entryOf = (rel: string, st: Stats): TreeEntry => {
-    const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'special';
+    const kind = st.isDirectory()
+      ? 'dir'
+      : st.isFile()
+        ? 'file'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : st.isCharacterDevice() && st.rdev === 0
+            ? 'whiteout'
+            : 'special';
     if (kind === 'file') {
       total.files++;
       total.bytes += st.size;
@@ -109,8 +122,14 @@ export async function copyTree(
   await Promise.all(Array.from({ length: Math.min(PARALLEL_FILES, files.length) }, worker));
 
   for (const e of scanned.entries) {
-    if (e.kind === 'special') {
+    if (e.kind === 'special' || (e.kind === 'whiteout' && !asRoot)) {
       skipped.push(e.rel);
+      continue;
+    }
+    if (e.kind === 'whiteout') {
+      // Node cannot make device nodes; mknod(1) can, as root (the sandbox driver runs as root).
+      await execFileAsync('mknod', ['-m', (e.mode & 0o7777).toString(8), join(dst, e.rel), 'c', '0', '0']);
+      await lchown(join(dst, e.rel), e.uid, e.gid);
       continue;
     }
     if (e.kind !== 'symlink') continue;
