@@ -97,9 +97,12 @@ export abstract class SpritesCommand extends Command {
     if (err instanceof AuthError) return { code: 4, message: err.message };
     if (err instanceof FileError || err instanceof OperationError) return { code: 1, message: err.message };
     if (err.oclif?.exit !== undefined) {
-      // oclif's own parse errors: a usage error.
+      // oclif's own parse errors are usage errors; some (a value outside a flag's options) carry
+      // oclif's default exit code instead of a parse-specific one, so any error with parse
+      // details is a 2.
       const text = err.message.replace(/\n?See more help with --help\s*$/, '');
-      return { code: err.oclif.exit, message: `${text}\nUsage: sprites ${this.id ?? ''} ${usageOf(this.ctor)}\nSee: sprites ${this.id ?? ''} --help` };
+      const code = 'parse' in err ? 2 : err.oclif.exit;
+      return { code, message: `${text}\nUsage: sprites ${this.id ?? ''} ${usageOf(this.ctor)}\nSee: sprites ${this.id ?? ''} --help` };
     }
     return { code: typeof err.exitCode === 'number' ? err.exitCode : 1, message: err.message || String(err) };
   }

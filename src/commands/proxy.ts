@@ -5,7 +5,7 @@ import { findContext } from '../lib/config.js';
 import { OperationError, UsageError } from '../lib/errors.js';
 import { notice, printNdjson } from '../lib/output.js';
 import { parsePortMappings, parseStdioTarget } from '../lib/port-mapping.js';
-import { PortForwarder, tunnelStdio, type ProxyEvent } from '../lib/proxy.js';
+import { ProxyListeners, tunnelStdio, type ProxyEvent } from '../lib/proxy.js';
 import { getSprite } from '../lib/sprites.js';
 
 const MAPPING_LIKE = /^[0-9]+(:[0-9]+)?$/;
@@ -16,8 +16,13 @@ function isLoopback(address: string): boolean {
 }
 
 export default class Proxy extends SpritesCommand {
+  static override summary = 'Forward local TCP ports into a sprite (or bridge stdin/stdout with -W).';
+  static override usage = [
+    'proxy [NAME] PORT|LOCAL:REMOTE|0:REMOTE... [--bind ADDR] [--remote-host HOST] [--json]',
+    'proxy [NAME] -W [HOST:]PORT',
+  ];
   static override description =
-    'Forward local TCP ports to ports inside a sprite, one tunnel per connection, until Ctrl-C. ' +
+    'Forward local TCP ports to ports inside a sprite, one tunnel per connection, until Ctrl-C or SIGTERM. ' +
     'PORT forwards local PORT to the same port in the sprite; LOCAL:REMOTE picks the local port; 0:REMOTE picks a free one. ' +
     'With -W, bridges stdin/stdout to one port instead (for ssh ProxyCommand).';
   static override examples = [
@@ -60,7 +65,7 @@ export default class Proxy extends SpritesCommand {
     const api = await this.api(flags);
     await getSprite(api, name);
     const json = this.jsonEnabled();
-    const forwarder = new PortForwarder({
+    const forwarder = new ProxyListeners({
       api,
       sprite: name,
       remoteHost,

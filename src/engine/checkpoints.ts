@@ -239,7 +239,13 @@ export class Checkpoints {
       }
       // Anything started while the copy ran would be cut off by the swap: stop it now.
       await this.stopFor(name);
-      await this.finishSwap(name, id);
+      try {
+        await this.finishSwap(name, id);
+      } catch (err) {
+        // Committed: finish the swap the way startup recovery would, or leave that to the next start.
+        await this.recover(name).catch(() => {});
+        throw err;
+      }
       emit(complete(`Restore from ${id} complete`));
     });
   }
@@ -281,6 +287,10 @@ export class Checkpoints {
       if (!(await exists(fsDir)) && (await exists(this.oldDir(name)))) await rename(this.oldDir(name), fsDir);
       await removeTree(this.oldDir(name));
     }
+    // Temp files of atomic writes cut short (sprite.json, state.json, restore.json, policies).
+    for (const dir of [this.spriteDir(name), this.dir(name), join(this.spriteDir(name), 'policy')]) {
+      await removeAtomicTemps(dir);
+    }
     let names: string[] = [];
     try {
       names = await readdir(this.dir(name));
@@ -296,6 +306,17 @@ export class Checkpoints {
     const active = state.active && (await exists(join(this.dir(name), state.active, META))) ? state.active : null;
     if (highest >= state.next || active !== state.active) await this.writeState(name, { next: Math.max(state.next, highest + 1), active });
   }
+}
+
+/** writeFileAtomic's temp files are `.<name>.<hex>.tmp`. */
+async function removeAtomicTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (/^\..+\.[0-9a-f]{12}\.tmp$/.test(n)) await rm(join(dir, n), { force: true });
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -71,7 +71,13 @@ export function attachWebSocket(ws: WebSocket, session: Session, options: { repl
 
   ws.on('message', (data, isBinary) => {
     lastSeen = Date.now();
-    const buf = toBuffer(data);
+    try {
+      onMessage(toBuffer(data), isBinary);
+    } catch {
+      // A client's message must never bring the engine down; the session goes on.
+    }
+  });
+  const onMessage = (buf: Buffer, isBinary: boolean) => {
     if (!isBinary) {
       const msg = parseClientControl(buf.toString('utf8'));
       if (msg?.type === 'resize') session.resize(msg.cols, msg.rows);
@@ -85,7 +91,7 @@ export function attachWebSocket(ws: WebSocket, session: Session, options: { repl
     const frame = decodeFrame(buf);
     if (frame.kind === 'stdin') onStdin(frame.data);
     else if (frame.kind === 'stdinEof') session.endStdin();
-  });
+  };
   ws.on('pong', () => (lastSeen = Date.now()));
   const ping = setInterval(() => {
     if (Date.now() - lastSeen > DEAD_AFTER_MS) ws.terminate();

@@ -258,6 +258,8 @@ export class Session {
 
   private async pollPorts(): Promise<void> {
     if (this.exitCode !== undefined) return;
+    // Nobody would hear of a change: skip the /proc scan.
+    if (this.clients.length === 0 && !this.registry.hasPortWatchers(this.sprite)) return;
     let now: ListeningPort[];
     try {
       now = await this.registry.driver.listeningPorts(this.sprite, [this.pid]);
@@ -351,6 +353,10 @@ export class SessionRegistry {
       set!.delete(watcher);
       if (set!.size === 0) this.watchers.delete(sprite);
     };
+  }
+
+  hasPortWatchers(sprite: string): boolean {
+    return (this.watchers.get(sprite)?.size ?? 0) > 0;
   }
 
   openPorts(sprite: string): PortMessage[] {

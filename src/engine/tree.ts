@@ -1,26 +1,24 @@
 // Tree operations on sprite disks. copyTree copies a tree exactly (modes, times, symlinks as
-// symlinks), file contents cloned copy-on-write where the filesystem can (COPYFILE_FICLONE falls
-// back to a plain copy), reporting progress in files and bytes. Symlinks are never followed, so a link planted inside a sprite that
-// points outside it is copied as a link and nothing outside is ever read or written.
+// symlinks, and with GNU cp also devices, FIFOs, xattrs and hard links), file contents cloned
+// copy-on-write where the filesystem can, reporting progress in files and bytes. Symlinks are
+// never followed, so a link planted inside a sprite that points outside it is copied as a link
+// and nothing outside is ever read or written.
 import { constants, type Stats } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
 import { copyFile, chmod, lchown, lstat, mkdir, readdir, readlink, rm, symlink, utimes, lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
 
 export interface TreeEntry {
   /** Path relative to the root; '' is the root itself. */
   rel: string;
-  /** `whiteout`: overlayfs' record of a lower-layer file deleted in a sandboxed sprite (char device 0/0). */
-  kind: 'dir' | 'file' | 'symlink' | 'whiteout' | 'special';
+  kind: 'dir' | 'file' | 'symlink' | 'special';
   mode: number;
   uid: number;
   gid: number;
   size: number;
-  atime: Date;
-  mtime: Date;
+  /** Times in seconds, to the microsecond (utimes takes seconds; a Date would keep only ms). */
+  atime: number;
+  mtime: number;
 }
 
 export interface TreeTotals {
@@ -43,20 +41,12 @@ export interface CopyResult {
 export async function scanTree(root: string): Promise<{ entries: TreeEntry[]; total: TreeTotals }> {
   const total: TreeTotals = { files: 0, bytes: 0 };
   const entryOf = (rel: string, st: Stats): TreeEntry => {
-    const kind = st.isDirectory()
-      ? 'dir'
-      : st.isFile()
-        ? 'file'
-        : st.isSymbolicLink()
-          ? 'symlink'
-          : st.isCharacterDevice() && st.rdev === 0
-            ? 'whiteout'
-            : 'special';
+    const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'special';
     if (kind === 'file') {
       total.files++;
       total.bytes += st.size;
     }
-    return { rel, kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, atime: st.atime, mtime: st.mtime };
+    return { rel, kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 };
   };
   const walk = async (dir: TreeEntry): Promise<TreeEntry[]> => {
     const names = (await readdir(join(root, dir.rel))).sort();
@@ -83,10 +73,83 @@ const SCAN_BATCH = 64;
 const PARALLEL_FILES = 8;
 
 /**
- * Copy the scanned tree of `src` to `dst`, which must not exist. Directories get their final modes
- * last, so a read-only directory can still be filled.
+ * Copy the scanned tree of `src` to `dst`, which must not exist. With GNU cp, `cp -a
+ * --reflink=auto` does the copy: it also keeps what Node cannot make, which the sandbox's overlay
+ * layer relies on (whiteouts are 0/0 character devices, opaque directories are xattrs), plus hard
+ * links; its -v output drives the progress. Elsewhere the Node copier below.
  */
 export async function copyTree(
+  src: string,
+  dst: string,
+  scanned: { entries: TreeEntry[]; total: TreeTotals },
+  onProgress: (p: CopyProgress) => void = () => {},
+): Promise<CopyResult> {
+  return (await hasGnuCp()) ? copyTreeWithCp(src, dst, scanned, onProgress) : copyTreeWithNode(src, dst, scanned, onProgress);
+}
+
+let gnuCp: Promise<boolean> | undefined;
+
+function hasGnuCp(): Promise<boolean> {
+  gnuCp ??= new Promise((resolve) => {
+    execFile('cp', ['--version'], (err, stdout) => resolve(!err && /GNU coreutils/.test(stdout)));
+  });
+  return gnuCp;
+}
+
+export function copyTreeWithCp(
+  src: string,
+  dst: string,
+  scanned: { entries: TreeEntry[]; total: TreeTotals },
+  onProgress: (p: CopyProgress) => void = () => {},
+): Promise<CopyResult> {
+  const byPath = new Map(scanned.entries.map((e) => [e.rel === '' ? src : join(src, e.rel), e]));
+  const done: TreeTotals = { files: 0, bytes: 0 };
+  const skipped: string[] = [];
+  return new Promise((resolve, reject) => {
+    const child = spawn('cp', ['-a', '-v', '--reflink=auto', '--no-target-directory', src, dst], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let partial = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        // `'SRC' -> 'DST'`; names cp had to escape are not matched and only miss the progress count.
+        const sep = line.indexOf("' -> '");
+        const entry = line.startsWith("'") && sep > 0 ? byPath.get(line.slice(1, sep)) : undefined;
+        if (entry?.kind !== 'file') continue;
+        done.files++;
+        done.bytes += entry.size;
+        onProgress({ done, total: scanned.total });
+      }
+    });
+    let errors = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (errors.length < 64 * 1024) errors += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const problems = errors.split('\n').filter((l) => l.trim() !== '');
+      // Source files deleted while the copy ran are skipped, as the Node copier does.
+      const isVanished = (l: string) => /No such file or directory$/.test(l) && l.includes(`'${src}/`) && !l.includes(`'${dst}`);
+      const vanished = problems.filter(isVanished);
+      skipped.push(...vanished.map((l) => l.replace(/^cp: /, '')));
+      const fatal = problems.filter((l) => !isVanished(l));
+      if (code !== 0 && (fatal.length > 0 || vanished.length === 0)) {
+        reject(new Error(`copying ${src} failed: ${fatal.slice(0, 3).join('; ') || `cp exited with ${code}`}`));
+        return;
+      }
+      resolve({ copied: { files: Math.max(0, scanned.total.files - vanished.length), bytes: scanned.total.bytes }, skipped });
+    });
+  });
+}
+
+/**
+ * The portable copier: files cloned with COPYFILE_FICLONE, symlinks as links, modes and times kept;
+ * sockets, FIFOs and devices are skipped. Directories get their final modes last, so a read-only
+ * directory can still be filled.
+ */
+export async function copyTreeWithNode(
   src: string,
   dst: string,
   scanned: { entries: TreeEntry[]; total: TreeTotals },
@@ -122,14 +185,8 @@ export async function copyTree(
   await Promise.all(Array.from({ length: Math.min(PARALLEL_FILES, files.length) }, worker));
 
   for (const e of scanned.entries) {
-    if (e.kind === 'special' || (e.kind === 'whiteout' && !asRoot)) {
+    if (e.kind === 'special') {
       skipped.push(e.rel);
-      continue;
-    }
-    if (e.kind === 'whiteout') {
-      // Node cannot make device nodes; mknod(1) can, as root (the sandbox driver runs as root).
-      await execFileAsync('mknod', ['-m', (e.mode & 0o7777).toString(8), join(dst, e.rel), 'c', '0', '0']);
-      await lchown(join(dst, e.rel), e.uid, e.gid);
       continue;
     }
     if (e.kind !== 'symlink') continue;

@@ -1,6 +1,9 @@
-// The one HTTP helper: every REST call goes through ApiClient.request/stream.
+// The one HTTP helper: every REST call goes through ApiClient.request/stream (sent by transport.ts).
 import type { ErrorBody } from '../protocol/messages.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay, type Failure, type RetryPolicy } from './retry.js';
+import { isReadable, readBounded, readHead, send, type HeaderLookup, type HttpResponse, type RequestBody } from './transport.js';
+
+export type { HeaderLookup, HttpResponse } from './transport.js';
 
 export const HOSTED_API = 'https://api.sprites.dev';
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -33,7 +36,7 @@ export class ApiError extends Error {
   /** How many times the request was sent before this answer (retries included). */
   attempts = 1;
 
-  constructor(init: { status: number; code: string; message: string; body: Partial<ErrorBody>; headers?: Headers; method: string; url: string }) {
+  constructor(init: { status: number; code: string; message: string; body: Partial<ErrorBody>; headers?: HeaderLookup; method: string; url: string }) {
     super(init.message);
     this.name = 'ApiError';
     this.status = init.status;
@@ -77,7 +80,7 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined | Array<string>>;
   body?: unknown;
   /** Raw body instead of JSON. */
-  rawBody?: RequestInit['body'];
+  rawBody?: RequestBody;
   timeoutMs?: number;
   accept?: string;
   signal?: AbortSignal;
@@ -197,7 +200,7 @@ export class ApiClient {
    * headers must arrive within the time budget; the body has no total timeout (the reader keeps an
    * idle timeout). Retried like request() until the headers arrive.
    */
-  async stream(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  async stream(method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse> {
     const timeoutMs = this.options.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return this.withRetries(method, path, options, async () => {
       const headersTimeout = new AbortController();
@@ -212,7 +215,7 @@ export class ApiClient {
 
   private async withRetries<R>(method: string, path: string, options: RequestOptions, attempt: () => Promise<R>): Promise<R> {
     // A streamed request body cannot be sent twice.
-    const replayable = !(options.rawBody && typeof options.rawBody === 'object' && 'getReader' in options.rawBody);
+    const replayable = !isReadable(options.rawBody);
     for (let n = 1; ; n++) {
       try {
         return await attempt();
@@ -232,10 +235,10 @@ export class ApiClient {
     }
   }
 
-  private async sendOnce(method: string, path: string, options: RequestOptions, signal: AbortSignal | undefined, timeoutMs: number): Promise<Response> {
+  private async sendOnce(method: string, path: string, options: RequestOptions, signal: AbortSignal | undefined, timeoutMs: number): Promise<HttpResponse> {
     const url = this.url(path, options.query);
     const headers = this.headers({ accept: options.accept ?? 'application/json' });
-    let body: RequestInit['body'] | undefined;
+    let body: RequestBody | undefined;
     if (options.rawBody !== undefined) {
       body = options.rawBody;
       headers['content-type'] = 'application/octet-stream';
@@ -245,18 +248,11 @@ export class ApiClient {
     }
     const started = Date.now();
     this.trace(`--> ${method} ${url}`);
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body,
-        signal,
-        // Streaming request bodies need half-duplex.
-        ...(body && typeof body === 'object' && 'getReader' in body ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      res = await send(url, { method, headers, body, signal });
     } catch (err) {
-      this.trace(`<-- ${method} ${url} failed: ${describeFetchError(err)}`);
+      this.trace(`<-- ${method} ${url} failed: ${describeError(err)}`);
       throw this.connectionError(err, method, path, timeoutMs, 'connecting');
     }
     this.trace(`<-- ${res.status} ${method} ${url} (${Date.now() - started} ms)`);
@@ -265,14 +261,14 @@ export class ApiClient {
   }
 
   private connectionError(err: unknown, method: string, path: string, timeoutMs: number, phase: string): unknown {
-    const e = err as Error & { cause?: { code?: string } };
+    const e = err as Error & { code?: string; cause?: { code?: string } };
     if (e?.name === 'TimeoutError') {
       return new ConnectionError(`${method} ${this.target.baseUrl}${path}: no answer within ${timeoutMs / 1000}s`, this.target.baseUrl, false, true);
     }
     // The caller's own abort (Ctrl-C): not a connection problem.
     if (e?.name === 'AbortError') return err;
-    const code = e?.cause?.code ?? '';
-    const detail = redact(describeFetchError(err), this.target.token);
+    const code = e?.code ?? e?.cause?.code ?? '';
+    const detail = redact(describeError(err), this.target.token);
     if (phase === 'connecting') {
       return new ConnectionError(
         `cannot reach the API at ${this.target.baseUrl}: ${detail}`,
@@ -318,44 +314,10 @@ function tooLarge(status: number, method: string, url: string, max: number): Api
   });
 }
 
-/** The body as text, refusing (onTooLarge) to hold more than `max` bytes of it. */
-export async function readBounded(res: Response, max: number, onTooLarge: () => Error): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel().catch(() => {});
-    throw onTooLarge();
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw onTooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-export async function errorFromResponse(res: Response, method: string, url: string, token?: string): Promise<ApiError> {
+export async function errorFromResponse(res: HttpResponse, method: string, url: string, token?: string): Promise<ApiError> {
   let text = '';
   try {
-    const reader = res.body?.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    while (reader && size < MAX_ERROR_BODY_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-    await reader?.cancel().catch(() => {});
-    text = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8');
+    text = await readHead(res, MAX_ERROR_BODY_BYTES);
   } catch {
     // The body could not be read; the status alone must do.
   }
@@ -364,7 +326,7 @@ export async function errorFromResponse(res: Response, method: string, url: stri
 }
 
 /** Turn a status and a body (JSON or plain text) into an ApiError. Also used for failed upgrades. */
-export function apiErrorFrom(status: number, text: string, headers: Headers | undefined, method: string, url: string): ApiError {
+export function apiErrorFrom(status: number, text: string, headers: HeaderLookup | undefined, method: string, url: string): ApiError {
   let body: Partial<ErrorBody> = {};
   let message = text.trim();
   try {
@@ -382,8 +344,9 @@ export function apiErrorFrom(status: number, text: string, headers: Headers | un
   return new ApiError({ status, code, message, body, headers, method, url });
 }
 
-function describeFetchError(err: unknown): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
+function describeError(err: unknown): string {
+  const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+  if (e.code) return `${e.code}${e.message ? ` (${e.message})` : ''}`;
   if (e.cause?.code) return `${e.cause.code}${e.cause.message ? ` (${e.cause.message})` : ''}`;
   if (e.cause?.message) return e.cause.message;
   return e.message ?? String(err);

@@ -120,7 +120,9 @@ export async function runAttach(api: ApiClient, sprite: string, options: AttachO
       );
       session = current;
       try {
-        await Promise.race([current.open(), finished]);
+        const opening = current.open();
+        opening.catch(() => {});
+        await Promise.race([opening, finished]);
         if (outcome) {
           current.detach();
           return outcome;

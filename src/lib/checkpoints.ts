@@ -1,6 +1,6 @@
 // Checkpoint calls (SPRITES-API.md §7) on top of ApiClient.
 import type { Checkpoint } from '../protocol/messages.js';
-import { ApiClient, ApiError, apiPath } from './api.js';
+import { ApiClient, ApiError, apiPath, type HttpResponse } from './api.js';
 import { readOperationStream, type EventHandlers, type OperationEvent } from './events.js';
 import { notFound } from './sprites.js';
 
@@ -47,7 +47,7 @@ export async function deleteCheckpoint(api: ApiClient, name: string, id: string)
 
 /** Create a checkpoint, handing each event over as it arrives; resolves with the `complete` event. */
 export async function createCheckpoint(api: ApiClient, name: string, comment: string | undefined, handlers: EventHandlers): Promise<OperationEvent> {
-  let res: Response;
+  let res: HttpResponse;
   try {
     res = await api.stream('POST', apiPath('sprites', name, 'checkpoint'), {
       body: comment !== undefined ? { comment } : {},

@@ -27,6 +27,21 @@ export function configFile(env: Env = process.env): string {
  */
 export function readStoredConfig(env: Env = process.env): StoredConfig {
   const file = configFile(env);
+  const config = readConfigObject(file);
+  if (config.token !== undefined) {
+    const mode = statSync(file).mode & 0o777;
+    if (mode & 0o077) {
+      throw new FileError(
+        file,
+        `config file ${file} holds a token and is readable by others (mode ${mode.toString(8)}); run: chmod 600 ${file}`,
+      );
+    }
+  }
+  return config;
+}
+
+/** The config file's object ({} when there is none); a file that is not one is a FileError naming it. */
+function readConfigObject(file: string): StoredConfig {
   let raw: string;
   try {
     raw = readFileSync(file, 'utf8');
@@ -43,21 +58,16 @@ export function readStoredConfig(env: Env = process.env): StoredConfig {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new FileError(file, `config file ${file} must hold a JSON object; fix it or delete it`);
   }
-  const config = parsed as StoredConfig;
-  if (config.token !== undefined) {
-    const mode = statSync(file).mode & 0o777;
-    if (mode & 0o077) {
-      throw new FileError(
-        file,
-        `config file ${file} holds a token and is readable by others (mode ${mode.toString(8)}); run: chmod 600 ${file}`,
-      );
-    }
-  }
-  return config;
+  return parsed as StoredConfig;
 }
 
-/** Write the stored config through conf (atomic write, mode 0600). */
+/**
+ * Write the stored config through conf (atomic write, mode 0600). The file is checked first, so a
+ * corrupt one is reported by name instead of conf's bare parse error. Its mode is not checked: a
+ * login is how a too-open file gets rewritten as 0600.
+ */
 export async function writeStoredConfig(update: StoredConfig | null, env: Env = process.env): Promise<void> {
+  readConfigObject(configFile(env));
   const { default: Conf } = await import('conf');
   const store = new Conf<StoredConfig>({
     projectName: 'sprites',

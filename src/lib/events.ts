@@ -1,7 +1,7 @@
 // Reading a streamed operation's NDJSON events (checkpoint create/restore, SPRITES-API.md §7).
 // The HTTP status is not trusted: only a `complete` event means success.
 import { NdjsonParser, type NdjsonItem } from '../protocol/ndjson.js';
-import { ConnectionError } from './api.js';
+import { ConnectionError, type HttpResponse } from './api.js';
 import { OperationError } from './errors.js';
 
 export interface OperationEvent {
@@ -31,16 +31,13 @@ export interface EventHandlers {
 
 /**
  * Read events until the stream ends. Resolves with the `complete` event; rejects with
- * StreamFailedError on an `error` event (after handing it to onEvent) or when the stream ends
- * or breaks before `complete`.
+ * StreamFailedError on an `error` event (after handing it to onEvent), or when the stream ends,
+ * breaks or goes idle (readEvents' timeout) before `complete`.
  */
-export async function readOperationStream(res: Response, what: string, handlers: EventHandlers): Promise<OperationEvent> {
-  if (!res.body) throw new StreamFailedError(`${what}: the server sent no event stream`);
-  const parser = new NdjsonParser({ maxLineBytes: 1024 * 1024 });
-  const reader = res.body.getReader();
+export async function readOperationStream(res: HttpResponse, what: string, handlers: EventHandlers): Promise<OperationEvent> {
   let completed: OperationEvent | undefined;
-  const handle = async (items: ReturnType<NdjsonParser['push']>) => {
-    for (const item of items) {
+  try {
+    for await (const item of readEvents(res, { label: what })) {
       if (!item.ok) {
         handlers.onInvalid?.(`ignored a line from the server that is not JSON (${item.error})`);
         continue;
@@ -58,22 +55,9 @@ export async function readOperationStream(res: Response, what: string, handlers:
       }
       if (event.type === 'complete') completed = event;
     }
-  };
-  try {
-    for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (err) {
-        const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-        throw new StreamFailedError(`${what}: the connection broke before the server reported completion (${cause}); the result is unknown`);
-      }
-      if (chunk.done) break;
-      await handle(parser.push(chunk.value));
-    }
-    await handle(parser.end());
-  } finally {
-    reader.cancel().catch(() => {});
+  } catch (err) {
+    if (err instanceof ConnectionError) throw new StreamFailedError(`${err.message} before the server reported completion; the result is unknown`);
+    throw err;
   }
   if (!completed) throw new StreamFailedError(`${what}: the server ended the stream without reporting completion; the result is unknown`);
   return completed;
@@ -98,12 +82,11 @@ export const DEFAULT_MAX_EVENT_LINE = 1024 * 1024;
  * Every line of the body as an NdjsonItem. Throws ConnectionError when the stream goes idle, breaks,
  * or ends in the middle of a line that is not valid JSON (a truncated event).
  */
-export async function* readEvents(res: Response, options: EventStreamOptions = {}): AsyncGenerator<NdjsonItem> {
+export async function* readEvents(res: HttpResponse, options: EventStreamOptions = {}): AsyncGenerator<NdjsonItem> {
   const label = options.label ?? 'the event stream';
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const parser = new NdjsonParser({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_EVENT_LINE });
-  if (!res.body) return;
-  const reader = res.body.getReader();
+  const reader = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let lastByte = 0x0a;
   try {
     for (;;) {
@@ -117,12 +100,12 @@ export async function* readEvents(res: Response, options: EventStreamOptions = {
     if (truncated) throw new ConnectionError(`${label}: the server closed the stream in the middle of a line`, res.url);
     yield* tail;
   } finally {
-    await reader.cancel().catch(() => {});
+    res.body.destroy();
   }
 }
 
 async function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: AsyncIterator<Buffer>,
   idleMs: number,
   signal: AbortSignal | undefined,
   label: string,
@@ -138,7 +121,7 @@ async function readWithin(
     }
   });
   try {
-    const { done, value } = await Promise.race([reader.read(), stop]);
+    const { done, value } = await Promise.race([reader.next(), stop]);
     return done ? undefined : value;
   } catch (err) {
     if (err instanceof ConnectionError || (err as Error)?.name === 'AbortError') throw err;

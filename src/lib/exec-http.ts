@@ -4,13 +4,14 @@
 // arrives in, so a proxy that re-chunks the body garbles the streams. That is why this is only
 // a fallback.
 //
-// It uses node:http rather than ApiClient's fetch, on purpose: fetch's body reader merges the
-// server's chunks, while an IncomingMessage in flowing mode hands them over one by one. URL,
-// headers, tracing and error bodies still come from ApiClient.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+// It uses node:http directly rather than ApiClient.stream, on purpose: it needs the request body
+// streamed while the answer is read, and an IncomingMessage in flowing mode hands the server's
+// chunks over one by one. URL, headers, tracing and error bodies still come from ApiClient.
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable, Writable } from 'node:stream';
 import { ApiClient, ConnectionError, apiErrorFrom, apiPath } from './api.js';
+import { headerLookup } from './transport.js';
 import { decodeFrame } from '../protocol/frames.js';
 import { execQuery, TransportError, type ExecRequest, type ExecResult } from './exec.js';
 
@@ -18,12 +19,6 @@ export interface HttpExecIO {
   stdin?: Readable;
   stdout: Writable;
   stderr: Writable;
-}
-
-function headersOf(res: IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
-  return headers;
 }
 
 export function execOverHttp(api: ApiClient, sprite: string, req: ExecRequest, io: HttpExecIO, signal?: AbortSignal): Promise<ExecResult> {
@@ -54,7 +49,7 @@ export function execOverHttp(api: ApiClient, sprite: string, req: ExecRequest, i
       if ((res.statusCode ?? 500) >= 400) {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => settle(() => reject(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'), headersOf(res), 'POST', url))));
+        res.on('end', () => settle(() => reject(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'), headerLookup(res.headers), 'POST', url))));
         return;
       }
       res.on('data', (chunk: Buffer) => {

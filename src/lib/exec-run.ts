@@ -147,8 +147,21 @@ export async function runExec(api: ApiClient, sprite: string, options: RunExecOp
         else forwarder.close(event.port);
       },
     });
+    let localExit: number | undefined;
+    let resolveAbort!: () => void;
+    const aborted = new Promise<void>((resolve) => (resolveAbort = resolve));
+    const abort = (code: number) => {
+      localExit = code;
+      session.abort();
+      resolveAbort();
+    };
+    // Before the socket opens: output can reach the terminal (and a script can react to it)
+    // before `open()` returns, and a signal must never find the default handler then.
+    cleanups.push(forwardSignals(session, tty, options.notice, () => abort(INTERRUPTED_EXIT_CODE)));
     try {
-      await session.open();
+      const opening = session.open();
+      opening.catch(() => {});
+      await Promise.race([opening, aborted]);
     } catch (err) {
       if (tty || !webSocketBlocked(err)) throw err;
       options.notice(`warning: the WebSocket exec failed (${(err as Error).message}); falling back to HTTP exec, whose frames carry no lengths`);
@@ -161,15 +174,6 @@ export async function runExec(api: ApiClient, sprite: string, options: RunExecOp
       cleanups.push(() => guard.restore());
       cleanups.push(watchResize(process.stdout as WriteStream, (cols, rows) => session.resize(cols, rows)));
     }
-    let localExit: number | undefined;
-    const abort = (code: number) => {
-      localExit = code;
-      session.abort();
-      resolveAbort();
-    };
-    let resolveAbort!: () => void;
-    const aborted = new Promise<void>((resolve) => (resolveAbort = resolve));
-
     // Local stdout closed (`| head -1`): stop the remote command and end quietly, like a local one.
     if (!options.collect) {
       const onPipeError = (err: NodeJS.ErrnoException) => {
@@ -180,8 +184,6 @@ export async function runExec(api: ApiClient, sprite: string, options: RunExecOp
       process.stdout.on('error', onPipeError);
       cleanups.push(() => process.stdout.off('error', onPipeError));
     }
-
-    cleanups.push(forwardSignals(session, tty, options.notice, () => abort(INTERRUPTED_EXIT_CODE)));
 
     let timedOut = false;
     if (options.timeoutMs !== undefined) {

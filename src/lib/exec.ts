@@ -103,6 +103,7 @@ export class ExecSession {
   private finished = false;
   /** Attach: binary frames that came before session_info said which framing they use. */
   private early: Buffer[] | undefined;
+  private readonly pendingSignals: SignalName[] = [];
   /** Resolves with the remote exit code; rejects with TransportError (or ApiError before the upgrade). */
   readonly done: Promise<ExecResult>;
 
@@ -170,13 +171,18 @@ export class ExecSession {
   /** Forward a signal: a signal message where the server accepts them, else the kill endpoint. */
   async signal(name: SignalName): Promise<void> {
     if (this.finished) return;
+    if (!this.ws || this.ws.readyState === WebSocket.CONNECTING) {
+      // Not open yet: forwarded as soon as it is.
+      this.pendingSignals.push(name);
+      return;
+    }
     if (this.capabilities.includes('signal') && this.ws?.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify({ type: 'signal', signal: name }));
       return;
     }
     if (this.sessionId === undefined) return;
     const res = await this.api.stream('POST', apiPath('sprites', this.sprite, 'exec', this.sessionId, 'kill'), { query: { signal: `SIG${name}`, timeout: '10s' } });
-    await res.body?.cancel();
+    res.body.destroy();
   }
 
   resize(cols: number, rows: number): void {
@@ -211,6 +217,7 @@ export class ExecSession {
     }, PING_INTERVAL_MS);
     if (this.req.tty && this.req.cols && this.req.rows) this.resize(this.req.cols, this.req.rows);
     this.pumpStdin();
+    for (const name of this.pendingSignals.splice(0)) void this.signal(name).catch(() => {});
   }
 
   private pumpStdin(): void {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { EngineState, SpritesPaths } from '../protocol/paths.js';
 import type { IsolationInfo } from '../protocol/isolation.js';
 import { FileError, OperationError } from './errors.js';
+import { readBounded, send } from './transport.js';
 
 const START_TIMEOUT_MS = 20_000;
 const POLL_MS = 25;
@@ -44,11 +45,12 @@ export function pidAlive(pid: number): boolean {
 /** Whether the engine in this state answers an authenticated request. */
 export async function engineAnswers(state: EngineState, timeoutMs = 2000): Promise<boolean> {
   try {
-    const res = await fetch(`${state.url}/v1/local/status`, {
+    const res = await send(`${state.url}/v1/local/status`, {
+      method: 'GET',
       headers: { authorization: `Bearer ${state.token}` },
       signal: AbortSignal.timeout(timeoutMs),
     });
-    await res.body?.cancel();
+    res.body.destroy();
     return res.status === 200;
   } catch {
     return false;
@@ -198,10 +200,15 @@ export interface EngineStatus {
 
 /** What the running engine says of itself (engine-only route). */
 export async function engineStatus(state: EngineState): Promise<EngineStatus> {
-  const res = await fetch(`${state.url}/v1/local/status`, {
+  const res = await send(`${state.url}/v1/local/status`, {
+    method: 'GET',
     headers: { authorization: `Bearer ${state.token}` },
     signal: AbortSignal.timeout(5000),
   });
-  if (res.status !== 200) throw new OperationError(`the local engine at ${state.url} answered ${res.status} to a status request`);
-  return (await res.json()) as EngineStatus;
+  if (res.status !== 200) {
+    res.body.destroy();
+    throw new OperationError(`the local engine at ${state.url} answered ${res.status} to a status request`);
+  }
+  const text = await readBounded(res, 1024 * 1024, () => new OperationError(`the local engine at ${state.url} sent an oversized status answer`));
+  return JSON.parse(text) as EngineStatus;
 }

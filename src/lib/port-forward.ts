@@ -1,8 +1,8 @@
 // Auto-forwarding of ports a remote command opens (SPRITES-API.md §2 port_opened): a listener on
 // 127.0.0.1:PORT whose every connection is one proxy WebSocket (§6) to localhost:PORT in the sprite.
 import { createServer, type Server, type Socket } from 'node:net';
-import WebSocket, { createWebSocketStream } from 'ws';
-import { ApiClient, apiPath } from './api.js';
+import type { ApiClient } from './api.js';
+import { TUNNEL_SERVER_OPTIONS, tunnelSocket } from './proxy.js';
 
 export class PortForwarder {
   private readonly listeners = new Map<number, Server>();
@@ -16,7 +16,7 @@ export class PortForwarder {
   /** Listen on 127.0.0.1:port and forward to the same port in the sprite. */
   open(port: number): void {
     if (this.listeners.has(port)) return;
-    const server = createServer((socket) => this.forward(socket, port));
+    const server = createServer(TUNNEL_SERVER_OPTIONS, (socket) => this.forward(socket, port));
     this.listeners.set(port, server);
     server.once('error', (err) => {
       this.listeners.delete(port);
@@ -39,29 +39,6 @@ export class PortForwarder {
   }
 
   private forward(socket: Socket, port: number): void {
-    socket.pause();
-    const ws = new WebSocket(this.api.wsUrl(apiPath('sprites', this.sprite, 'proxy')), { headers: this.api.headers(), perMessageDeflate: false });
-    const fail = () => {
-      socket.destroy();
-      ws.terminate();
-    };
-    ws.once('error', fail);
-    socket.once('error', fail);
-    ws.once('open', () => ws.send(JSON.stringify({ host: 'localhost', port })));
-    ws.once('message', (data, isBinary) => {
-      if (isBinary) return fail();
-      let reply: { status?: string };
-      try {
-        reply = JSON.parse(String(data)) as { status?: string };
-      } catch {
-        return fail();
-      }
-      if (reply.status !== 'connected') return fail();
-      const stream = createWebSocketStream(ws);
-      stream.on('error', () => socket.destroy());
-      socket.pipe(stream).pipe(socket);
-      socket.resume();
-    });
-    ws.once('close', () => socket.end());
+    tunnelSocket(this.api, this.sprite, { host: '', port }, socket);
   }
 }

@@ -127,12 +127,12 @@ export class Tunnel {
     this.ws.on('close', (code, reasonBuf) => this.onClose(code, reasonBuf.toString('utf8')));
   }
 
-  /** Close for a shutdown: a clean close when open, else give up on the handshake. */
-  close(): void {
+  /** Close cleanly when open (a shutdown, or -W after the sprite side's EOF), else give up on the handshake. */
+  close(code = PROXY_CLOSE_GOING_AWAY, reason = 'proxy shutting down'): void {
     if (this.state === 'open' && this.ws.readyState === WebSocket.OPEN) {
       // A paused socket would never read the server's close frame.
       this.ws.resume();
-      this.ws.close(PROXY_CLOSE_GOING_AWAY, 'proxy shutting down');
+      this.ws.close(code, reason);
     }
     else this.ws.terminate();
   }
@@ -141,7 +141,10 @@ export class Tunnel {
   abort(): void {
     if (this.localEof && this.remoteEof) return;
     if (this.ws.readyState === WebSocket.CLOSED) return;
-    if (this.state === 'handshake') this.failure ??= new ProxyClosedError(`${this.label}: the local connection closed before the tunnel was ready`, 0);
+    this.failure ??= new ProxyClosedError(
+      this.state === 'handshake' ? `${this.label}: the local connection closed before the tunnel was ready` : `${this.label}: the local connection was reset`,
+      0,
+    );
     this.ws.terminate();
   }
 
@@ -255,11 +258,13 @@ const DEFAULT_ADDRESSES = ['127.0.0.1', '::1'];
 /** Errors that mean "this machine has no such address family / address": skip a default address. */
 const ABSENT_ADDRESS = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL']);
 
-/** Local listeners, each accepted connection tunnelled into the sprite. */
-export class PortForwarder {
+/** Local listeners for `sprites proxy`, each accepted connection tunnelled into the sprite. */
+export class ProxyListeners {
   readonly listeners: ForwardListener[] = [];
   private readonly servers: Server[] = [];
-  private readonly open = new Map<Tunnel, Socket>();
+  private readonly open = new Set<Tunnel>();
+  /** Every accepted socket until it closes (a tunnel can end before its socket does). */
+  private readonly sockets = new Set<Socket>();
   private nextId = 0;
   private closing = false;
 
@@ -288,11 +293,8 @@ export class PortForwarder {
       new Promise<void>((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS))),
     ]);
     clearTimeout(grace);
-    for (const [t, socket] of this.open) {
-      t.abort();
-      socket.destroy();
-    }
-    for (const socket of this.open.values()) socket.destroy();
+    for (const t of this.open) t.abort();
+    for (const socket of this.sockets) socket.destroy();
     await serversClosed;
   }
 
@@ -318,9 +320,7 @@ export class PortForwarder {
 
   private listen(address: string, port: number, mapping: PortMapping, target: string): Promise<Server> {
     return new Promise((resolve, reject) => {
-      // allowHalfOpen: a client that shuts down its sending side still gets the answer.
-      // pauseOnConnect: nothing is read until the tunnel is ready, so early bytes wait in the socket.
-      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+      const server = createServer(TUNNEL_SERVER_OPTIONS);
       server.once('error', (err: NodeJS.ErrnoException) => {
         void listenError(err, address, port, mapping.remote).then(reject, reject);
       });
@@ -338,24 +338,15 @@ export class PortForwarder {
   private accept(socket: Socket, mapping: PortMapping, local: string, target: string): void {
     if (this.closing) return void socket.destroy();
     const id = ++this.nextId;
-    socket.setNoDelay(true);
-    socket.on('error', () => {});
     const peer = joinHostPort(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0);
     this.options.onEvent?.({ type: 'connection_opened', id, local, peer, target });
-    const tunnel = new Tunnel(this.options.api, this.options.sprite, { host: this.options.remoteHost, port: mapping.remote }, {
-      input: socket,
-      output: socket,
-      endOutput: () => socket.end(),
-      abort: () => {
-        if (!socket.destroyed) socket.resetAndDestroy();
-      },
-    }, target);
-    this.open.set(tunnel, socket);
-    socket.on('close', () => tunnel.abort());
+    const tunnel = tunnelSocket(this.options.api, this.options.sprite, { host: this.options.remoteHost, port: mapping.remote }, socket, target);
+    this.open.add(tunnel);
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
     void tunnel.done.then((result) => {
       this.open.delete(tunnel);
       if (!result.connected) {
-        socket.destroy();
         if (!this.closing) this.options.onNotice?.(`Connection ${id} (${peer}) closed: ${result.error?.message ?? 'the tunnel could not be opened'}`);
       }
       this.options.onEvent?.({
@@ -370,6 +361,36 @@ export class PortForwarder {
     });
   }
 }
+
+/**
+ * Tunnel one accepted TCP connection (from a server made with allowHalfOpen and pauseOnConnect)
+ * into the sprite. The socket is destroyed when the tunnel cannot be opened, reset when it fails.
+ */
+export function tunnelSocket(api: ApiClient, sprite: string, target: ProxyTarget, socket: Socket, label?: string): Tunnel {
+  socket.setNoDelay(true);
+  socket.on('error', () => {});
+  const tunnel = new Tunnel(api, sprite, target, {
+    input: socket,
+    output: socket,
+    endOutput: () => socket.end(),
+    abort: () => {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    },
+  }, label);
+  socket.on('close', () => tunnel.abort());
+  void tunnel.done.then((result) => {
+    if (!result.connected) socket.destroy();
+  });
+  return tunnel;
+}
+
+/** Options for a server whose connections go through tunnelSocket. */
+export const TUNNEL_SERVER_OPTIONS = {
+  // A client that shuts down its sending side still gets the answer.
+  allowHalfOpen: true,
+  // Nothing is read until the tunnel is ready, so early bytes wait in the socket.
+  pauseOnConnect: true,
+} as const;
 
 async function listenError(err: NodeJS.ErrnoException, address: string, port: number, remote: number): Promise<Error> {
   const where = joinHostPort(address, port);
@@ -395,11 +416,13 @@ async function listenError(err: NodeJS.ErrnoException, address: string, port: nu
 
 /** Bridge the CLI's own stdin/stdout to one port in the sprite (`-W`, for ssh ProxyCommand). */
 export function tunnelStdio(api: ApiClient, sprite: string, target: ProxyTarget, input: Readable, output: Writable): Tunnel {
-  return new Tunnel(api, sprite, target, {
+  const tunnel: Tunnel = new Tunnel(api, sprite, target, {
     input,
     output,
-    // stdout cannot be half-closed from Node; the CLI ends when the sprite side closes.
-    endOutput: () => {},
+    // The sprite side finished: stdout cannot be half-closed, so the bridge (and the CLI) ends,
+    // once what was written to stdout is flushed.
+    endOutput: () => output.write('', () => tunnel.close(PROXY_CLOSE_NORMAL, '')),
     abort: () => {},
   });
+  return tunnel;
 }

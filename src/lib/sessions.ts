@@ -1,6 +1,6 @@
 // Session calls (SPRITES-API.md §3, §4) on top of ApiClient: list and kill.
 import { Writable } from 'node:stream';
-import { ApiClient, ApiError, apiPath } from './api.js';
+import { ApiClient, ApiError, apiPath, type HttpResponse } from './api.js';
 import { ExecSession } from './exec.js';
 import { OperationError } from './errors.js';
 import { NdjsonParser } from '../protocol/ndjson.js';
@@ -22,7 +22,7 @@ export interface KillOptions {
  * synthetic `exited` event; a 404 becomes an ApiError naming the session.
  */
 export async function* killSession(api: ApiClient, sprite: string, id: string, options: KillOptions): AsyncGenerator<KillEvent> {
-  let res: Response;
+  let res: HttpResponse;
   try {
     res = await api.stream('POST', apiPath('sprites', sprite, 'exec', id, 'kill'), {
       query: { signal: options.signal, timeout: options.timeout },
@@ -38,9 +38,8 @@ export async function* killSession(api: ApiClient, sprite: string, id: string, o
     }
     throw err;
   }
-  if (!res.body) return;
   const parser = new NdjsonParser();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
     for (const item of parser.push(chunk)) if (item.ok) yield item.value as KillEvent;
   }
   for (const item of parser.end()) if (item.ok) yield item.value as KillEvent;

@@ -134,6 +134,27 @@ describe('auth', () => {
     expect(r.stdout + r.stderr).not.toContain(SECRET);
     chmodSync(configPath(env), 0o640);
     expect((await runCli(['auth', 'status'], { env })).code).toBe(1);
+    // Logging in again rewrites the file as 0600.
+    const relogin = await runCli(['auth', 'login', '--with-token'], { env, input: `${SECRET}\n` });
+    expect(relogin.code, relogin.stderr).toBe(0);
+    expect(statSync(configPath(env)).mode & 0o777).toBe(0o600);
+    expect((await runCli(['auth', 'status'], { env })).code).toBe(0);
+  });
+
+  it('a corrupt config file is reported by name by login and logout too', async () => {
+    const env = fresh();
+    writeConfig(env, {});
+    writeFileSync(configPath(env), '{"token": ');
+    const [login, logout] = await Promise.all([
+      runCli(['auth', 'login', '--with-token'], { env, input: `${SECRET}\n` }),
+      runCli(['auth', 'logout'], { env }),
+    ]);
+    for (const r of [login, logout]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`config file ${configPath(env)} is not valid JSON`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(readFileSync(configPath(env), 'utf8')).toBe('{"token": ');
   });
 });
 

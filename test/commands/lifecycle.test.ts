@@ -147,14 +147,17 @@ describe('TTY', () => {
 
 describe('exit codes and messages', () => {
   it('invalid name → 2 with the rule; unknown flag → 2 with the usage line; unknown command → 2', async () => {
-    const [badName, badFlag, badCmd, missingArg, badEnv, badLimit] = await Promise.all([
+    const [badName, badFlag, badCmd, missingArg, badEnv, badLimit, badOption] = await Promise.all([
       cli(['create', 'Bad_Name']),
       cli(['create', 'ok-name', '--bogus']),
       cli(['frobnicate']),
       cli(['create']),
       cli(['create', 'ok-name', '--env', '1BAD=x']),
       cli(['list', '--limit', '0']),
+      cli(['create', 'ok-name', '--url-auth', 'everyone']),
     ]);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toMatch(/Expected --url-auth=everyone to be one of: sprite, public/);
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toMatch(/--env "1BAD=x": "1BAD" is not a valid variable name/);
     expect(badLimit.code).toBe(2);
@@ -166,7 +169,7 @@ describe('exit codes and messages', () => {
     expect(badCmd.code).toBe(2);
     expect(badCmd.stderr).toMatch(/unknown command "frobnicate"/);
     expect(missingArg.code).toBe(2);
-    for (const r of [badName, badFlag, badCmd, missingArg, badEnv, badLimit]) noStack(r);
+    for (const r of [badName, badFlag, badCmd, missingArg, badEnv, badLimit, badOption]) noStack(r);
     expect((await cli(['get', 'ok-name'])).code).toBe(1);
   });
 

@@ -1,7 +1,7 @@
 // The real binary against misbehaving servers: exit codes, messages, bounded time, no token leaks.
 import { afterAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, runCli, type RunResult } from '../helpers/cli.js';
-import { closedPort, hostileServer, sendJson, silentServer } from '../lib/hostile.js';
+import { closedPort, startHostileServer, sendJson, startSilentServer } from '../helpers/hostile.js';
 
 const SECRET = 'sk_live_reliability_0123456789abcdef';
 const home = isolatedEnv();
@@ -18,15 +18,15 @@ async function cli(url: string, args: string[], extra: Record<string, string> = 
   return r;
 }
 
-async function serve(handler: Parameters<typeof hostileServer>[0]) {
-  const s = await hostileServer(handler);
+async function serve(handler: Parameters<typeof startHostileServer>[0]) {
+  const s = await startHostileServer(handler);
   closers.push(s);
   return s;
 }
 
 describe('the CLI against hostile servers', () => {
   it('a server that never answers: exit 1 with a timeout naming the URL, within the time budget', async () => {
-    const s = await silentServer();
+    const s = await startSilentServer();
     closers.push(s);
     const r = await cli(s.url, ['list'], { SPRITES_HTTP_TIMEOUT: '0.5' });
     expect(r.code).toBe(1);
@@ -44,7 +44,7 @@ describe('the CLI against hostile servers', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.match(/retrying in/g)).toHaveLength(3);
     expect(r.stderr).toMatch(/Error: Process not ready \(gave up after 4 attempts\)/);
-    expect(s.seen).toHaveLength(4);
+    expect(s.requests).toHaveLength(4);
     expect(r.stdout).toBe('');
   });
 
@@ -68,7 +68,7 @@ describe('the CLI against hostile servers', () => {
     const r = await cli(s.url, ['create', 'limited']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('cannot create limited: too many sprites created recently: Rate limit exceeded (limit 10 per 60s, current count 10); retry in 42s');
-    expect(s.seen).toHaveLength(1);
+    expect(s.requests).toHaveLength(1);
     expect(r.stderr).not.toMatch(/retrying/);
   });
 
@@ -76,7 +76,7 @@ describe('the CLI against hostile servers', () => {
     const s = await serve((req) => req.socket.destroy());
     const r = await cli(s.url, ['create', 'maybe']);
     expect(r.code).toBe(1);
-    expect(s.seen).toHaveLength(1);
+    expect(s.requests).toHaveLength(1);
     expect(r.stderr).toContain(s.url);
   });
 

@@ -2,7 +2,7 @@
 // reconnect, terminal modes). The real binary against a real engine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { BIN, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
+import { BIN, engineFetch, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
 import { runCliPty, spawnPty, type PtyRun } from '../helpers/pty.js';
 
 let engine: TestEngine & { cleanup(): void };
@@ -25,6 +25,18 @@ async function detached(...argv: string[]): Promise<string> {
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^\d+\n$/);
   return r.stdout.trim();
+}
+
+/** A detached command that prints `ready` and then runs PROGRAM; resolves once it has printed. */
+async function detachedReady(...program: string[]): Promise<string> {
+  const id = await detached('sh', '-c', `echo ready; exec ${program.join(' ')}`);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const list = (await (await engineFetch(engine, `/v1/sprites/${S}/exec`)).json()) as { sessions: Array<{ id: string; last_activity?: string }> };
+    if (list.sessions.find((s) => s.id === id)?.last_activity) return id;
+    if (Date.now() > deadline) throw new Error(`session ${id} never printed ready`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Numbers printed as n1 n2 n3 … must follow each other: no gap, no duplicate. */
@@ -56,14 +68,14 @@ describe('sessions list, detach and kill', () => {
   });
 
   it('kill: TERM ends a process; one that ignores TERM is killed after --timeout; a finished session is success; an unknown one is an error', async () => {
-    const term = await detached('sleep', '60');
+    const term = await detachedReady('sleep', '60');
     const r1 = await cli(['kill', S, term, '--json']);
     expect(r1.code).toBe(0);
     const events1 = r1.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events1.map((e) => e.type)).toEqual(['signal', 'exited', 'complete']);
     expect(events1[2]).toEqual({ type: 'complete', exit_code: 143 });
 
-    const stubborn = await detached('sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 0.05; done');
+    const stubborn = await detachedReady('sh', '-c', "'trap \"\" TERM; while :; do sleep 0.05; done'");
     const r2 = await cli(['kill', S, stubborn, '--timeout', '300ms', '--json']);
     expect(r2.code).toBe(0);
     const events2 = r2.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -133,8 +145,8 @@ describe('attach at a terminal', () => {
 
     // The session's own exit ends an attach with its code.
     const last = runCliPty(['attach', S, id], { env: engine.env });
-    last.write('exit 5\r');
-    expect((await last.exited).exitCode).toBe(5);
+    last.write('kill -KILL $$\r');
+    expect((await last.exited).exitCode).toBe(137);
   });
 
   it('restores the terminal modes after attach (stty -g before = after)', async () => {

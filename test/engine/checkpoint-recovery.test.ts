@@ -3,6 +3,7 @@
 // holding either its old or its new disk, never a mix, and every completed checkpoint.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { engineFetch, isolatedEnv, startEngine, type TestEngine } from '../helpers/cli.js';
 
@@ -57,11 +58,15 @@ async function streamUntil(e: TestEngine, path: string, match: RegExp): Promise<
   }
 }
 
-function writeMany(dir: string, count: number, content: string): void {
+/**
+ * Asynchronous on purpose: blocking the event loop longer than the engine's keep-alive timeout
+ * would let fetch reuse a socket the engine has already closed.
+ */
+async function writeMany(dir: string, count: number, content: string): Promise<void> {
   for (let i = 0; i < count; i++) {
     const sub = join(dir, `d${i % 50}`);
-    mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${i}`), content);
+    await mkdir(sub, { recursive: true });
+    await writeFile(join(sub, `f${i}`), content);
   }
 }
 
@@ -105,6 +110,9 @@ describe('startup recovery of half-written state', () => {
     mkdirSync(join(partial, 'checkpoints', '.partial-v2-0badc0de', 'fs'), { recursive: true });
     mkdirSync(join(partial, 'checkpoints', '.trash-v9-0badc0de', 'fs'), { recursive: true });
     writeFileSync(join(partial, 'checkpoints', 'state.json'), JSON.stringify({ next: 0, active: 'v1' }));
+    // Atomic writes cut before their rename leave temp files behind.
+    writeFileSync(join(partial, '.sprite.json.0123456789ab.tmp'), '{"trunc');
+    writeFileSync(join(partial, 'checkpoints', '.state.json.0123456789ab.tmp'), '');
     // A sprite create that died before its metadata was written never existed.
     mkdirSync(join(e.dataDir, 'sprites', 'rec-unborn', 'fs', 'home', 'sprite'), { recursive: true });
 
@@ -121,6 +129,7 @@ describe('startup recovery of half-written state', () => {
       expect((await listIds(e, n)).current, n).toBe('v0');
     }
     expect(readdirSync(join(partial, 'checkpoints')).sort()).toEqual(['state.json', 'v0', 'v1']);
+    expect(readdirSync(partial).sort()).toEqual(['checkpoints', 'fs', 'sprite.json']);
     expect(await listIds(e, 'rec-partial')).toEqual({ ids: ['v0', 'v1'], current: 'v1' });
     expect(await checkpoint(e, 'rec-partial')).toBe('Checkpoint v2 created');
     expect(existsSync(join(e.dataDir, 'sprites', 'rec-unborn'))).toBe(false);
@@ -132,9 +141,9 @@ describe('SIGKILL of the engine', () => {
   it('during a restore leaves a usable sprite with the old or the new disk, never a mix', async () => {
     let e = await restart();
     await createSprite(e, 'kill-restore');
-    writeMany(home(e, 'kill-restore'), 1500, 'old');
+    await writeMany(home(e, 'kill-restore'), 1500, 'old');
     await checkpoint(e, 'kill-restore');
-    writeMany(home(e, 'kill-restore'), 1500, 'new');
+    await writeMany(home(e, 'kill-restore'), 1500, 'new');
     writeFileSync(join(home(e, 'kill-restore'), 'extra'), 'new');
 
     await streamUntil(e, '/v1/sprites/kill-restore/checkpoints/v0/restore', /"Copied \d+\/1500 files/);
@@ -159,7 +168,7 @@ describe('SIGKILL of the engine', () => {
     await createSprite(e, 'kill-create');
     writeFileSync(join(home(e, 'kill-create'), 'first'), 'v0');
     await checkpoint(e, 'kill-create');
-    writeMany(home(e, 'kill-create'), 1500, 'later');
+    await writeMany(home(e, 'kill-create'), 1500, 'later');
 
     await streamUntil(e, '/v1/sprites/kill-create/checkpoint', /"Copied \d+\/1501 files/);
     await engine!.kill();

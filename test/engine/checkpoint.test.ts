@@ -5,6 +5,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { engineFetch, startEngine, type TestEngine } from '../helpers/cli.js';
 
 let engine: TestEngine & { cleanup(): void };
@@ -150,7 +152,8 @@ describe('checkpoint and restore', () => {
 
   it('lets a running checkpoint finish before its sprite is deleted, leaving nothing behind', async () => {
     await createSprite('cp-gone');
-    for (let i = 0; i < 1000; i++) writeFileSync(join(home('cp-gone'), `f${i}`), 'x'.repeat(100));
+    // Asynchronous: a long-blocked event loop could reuse a keep-alive socket the engine closed.
+    for (let i = 0; i < 1000; i++) await writeFile(join(home('cp-gone'), `f${i}`), 'x'.repeat(100));
     const res = await engineFetch(engine, '/v1/sprites/cp-gone/checkpoint', { method: 'POST' });
     const reader = res.body!.getReader();
     let seen = '';
@@ -252,6 +255,19 @@ describe('checkpoint input validation', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('keeps overlay whiteouts (0/0 character devices) through checkpoint and restore', async () => {
+    await createSprite('cp-whiteout');
+    const upper = join(engine.dataDir, 'sprites', 'cp-whiteout', 'fs');
+    mkdirSync(join(upper, 'usr', 'bin'), { recursive: true });
+    execFileSync('mknod', [join(upper, 'usr', 'bin', 'deleted-tool'), 'c', '0', '0']);
+    await checkpoint('cp-whiteout');
+    rmSync(join(upper, 'usr'), { recursive: true });
+    expect((await restore('cp-whiteout', 'v0')).at(-1)!.type).toBe('complete');
+    const st = lstatSync(join(upper, 'usr', 'bin', 'deleted-tool'));
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(0);
   });
 
   it('restores over directories the sprite made read-only', async () => {

@@ -69,8 +69,9 @@ describe('session registry', () => {
     expect((await kill(id, { query: '?signal=SIGTERM' })).status).toBe(410);
     expect((await kill('424242')).status).toBe(404);
 
-    const polite = await openExec(engine, execUrl(engine, SPRITE, cmd('sleep', '30')));
-    await polite.waitFor(() => polite.texts.length > 0, 'session_info');
+    // Signalled once it runs (a sandbox wrapper ignores signals while it starts the program).
+    const polite = await openExec(engine, execUrl(engine, SPRITE, cmd('sh', '-c', 'echo ready; exec sleep 30')));
+    await polite.waitFor(() => polite.stdout().includes('ready'), 'ready');
     const r2 = await kill(polite.texts[0]!.session_id as string, { query: '?signal=INT&timeout=5s' });
     expect(r2.events.map((e) => e.type)).toEqual(['signal', 'exited', 'complete']);
     expect(r2.events[2]).toEqual({ type: 'complete', exit_code: 130 });

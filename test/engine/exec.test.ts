@@ -1,7 +1,7 @@
 // The engine's exec over real sockets: WebSocket and HTTP exec, framing, env, dir, signals,
 // PTYs, sessions list, disconnect handling and port events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, engineFetch, spriteHomePattern, type TestEngine } from '../helpers/cli.js';
+import { startEngine, engineFetch, type TestEngine } from '../helpers/cli.js';
 import { eventually, execUrl, openExec } from './exec-client.js';
 
 let engine: TestEngine & { cleanup(): void };
@@ -18,6 +18,8 @@ afterAll(async () => {
   engine?.cleanup();
 });
 
+/** The sprite home: /home/sprite in a sandbox, its directory under the data dir on the host driver. */
+const SPRITE_HOME = /^(\/home\/sprite|.*\/sprites\/ex\/fs\/home\/sprite)$/;
 const cmd = (...argv: string[]): Array<[string, string]> => argv.map((a) => ['cmd', a]);
 
 describe('WebSocket exec', () => {
@@ -66,7 +68,7 @@ describe('WebSocket exec', () => {
     const def = await openExec(engine, execUrl(engine, SPRITE, cmd('sh', '-c', 'pwd; echo "$HOME"; echo "${PATH:+has-path}"; echo "${FOO:-no-foo}"')));
     await def.waitFor(() => def.exitCode() !== undefined, 'exit');
     const [pwd, home, path, foo] = def.stdout().trim().split('\n');
-    expect(pwd).toMatch(await spriteHomePattern(engine, 'ex'));
+    expect(pwd).toMatch(SPRITE_HOME);
     expect(home).toBe(pwd);
     expect(path).toBe('has-path');
     expect(foo).toBe('no-foo');
@@ -76,17 +78,19 @@ describe('WebSocket exec', () => {
       execUrl(engine, SPRITE, [...cmd('/usr/bin/env'), ['env', 'FOO=a=b,c'], ['env', 'BAR='], ['dir', '/tmp']]),
     );
     await env.waitFor(() => env.exitCode() !== undefined, 'exit');
-    expect(env.stdout()).toBe('FOO=a=b,c\nBAR=\n');
+    // A driver that starts commands through a shell `cd` may add PWD and OLDPWD; nothing else.
+    const vars = env.stdout().trim().split('\n').filter((l) => !/^(OLD)?PWD=/.test(l)).sort();
+    expect(vars).toEqual(['BAR=', 'FOO=a=b,c']);
     const pwd2 = await openExec(engine, execUrl(engine, SPRITE, [...cmd('/bin/pwd'), ['env', 'X=1'], ['dir', '/tmp']]));
     await pwd2.waitFor(() => pwd2.exitCode() !== undefined, 'exit');
     expect(pwd2.stdout()).toBe('/tmp\n');
   });
 
-  it('maps /home/sprite (dir and HOME) onto the sprite home, and refuses a missing dir with 400', async () => {
+  it('takes /home/sprite (dir and HOME) as the sprite home on every driver, and refuses a missing dir with 400', async () => {
     const ex = await openExec(engine, execUrl(engine, SPRITE, [...cmd('/bin/sh', '-c', 'pwd; echo $HOME'), ['env', 'HOME=/home/sprite'], ['dir', '/home/sprite']]));
     await ex.waitFor(() => ex.exitCode() !== undefined, 'exit');
     const [pwd, home] = ex.stdout().trim().split('\n');
-    expect(pwd).toMatch(await spriteHomePattern(engine, 'ex'));
+    expect(pwd).toMatch(SPRITE_HOME);
     expect(home).toBe(pwd);
     await expect(openExec(engine, execUrl(engine, SPRITE, [...cmd('ls'), ['dir', '/no/such/dir']]))).rejects.toMatchObject({ status: 400 });
   });
@@ -130,7 +134,10 @@ describe('WebSocket exec', () => {
     }, 'the session to stop after the disconnect');
   });
 
-  it('sends port_opened and port_closed for a port the command listens on', async () => {
+  it('sends port_opened and port_closed for a port the command listens on, to the session and to ports/watch', async () => {
+    const watch = await openExec(engine, `${engine.url.replace(/^http/, 'ws')}/v1/sprites/${SPRITE}/ports/watch`);
+    await watch.waitFor(() => watch.texts.length > 0, 'port_list');
+    expect(watch.texts[0]).toEqual({ type: 'port_list', ports: [] });
     const script = 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); sys.stdin.read(); s.close(); sys.stdin.read()';
     const ex = await openExec(engine, execUrl(engine, SPRITE, [...cmd('python3', '-c', script), ['stdin', 'true']]));
     await ex.waitFor(() => /\d+\n/.test(ex.stdout()), 'the port number');
@@ -140,6 +147,9 @@ describe('WebSocket exec', () => {
     ex.ws.send(Buffer.from([4]));
     await ex.waitFor(() => ex.texts.some((t) => t.type === 'port_closed' && t.port === port) || ex.exitCode() !== undefined, 'port_closed');
     expect(ex.texts.some((t) => t.type === 'port_closed' && t.port === port)).toBe(true);
+    await watch.waitFor(() => watch.texts.some((t) => t.type === 'port_closed' && t.port === port), 'port_closed on ports/watch');
+    expect(watch.texts.some((t) => t.type === 'port_opened' && t.port === port)).toBe(true);
+    watch.ws.close();
   });
 });
 

@@ -175,6 +175,26 @@ describe('proxy relay', () => {
     await server.close();
   });
 
+  it('keeps carrying the client\'s bytes after the target has finished sending', async () => {
+    const received: Buffer[] = [];
+    let targetSawEnd = false;
+    const server = await listenTcp((s) => {
+      s.end('early goodbye');
+      s.on('data', (c: Buffer) => received.push(c));
+      s.on('end', () => (targetSawEnd = true));
+    });
+    const o = await connected({ port: server.port });
+    await waitUntil(() => o.texts.includes('{"type":"eof"}'), 'the eof message from the target side');
+    expect(Buffer.concat(o.bytes).toString()).toBe('early goodbye');
+    const late = patternBytes(2 * 1024 * 1024, 21);
+    o.ws.send(late, { binary: true });
+    o.ws.send('{"type":"eof"}');
+    expect((await o.closed).code).toBe(1000);
+    await waitUntil(() => targetSawEnd, 'the EOF at the target');
+    expect(sha256(received)).toBe(sha256(late));
+    await server.close();
+  });
+
   it('ignores other text messages after the handshake', async () => {
     const o = await connected({ port: echo.port });
     o.ws.send('{"type":"something-else"}');

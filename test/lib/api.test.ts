@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError, ConnectionError } from '../../src/lib/api.js';
 import { readEvents } from '../../src/lib/events.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay } from '../../src/lib/retry.js';
-import { closedPort, hostileServer, sendJson, silentServer, type Hostile } from './hostile.js';
+import { closedPort, startHostileServer, sendJson, startSilentServer, type HostileServer } from '../helpers/hostile.js';
 
 const TOKEN = 'secret-token-0123456789abcdef';
 const servers: Array<{ close(): Promise<void> }> = [];
@@ -11,8 +11,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function serve(handler: Parameters<typeof hostileServer>[0]): Promise<Hostile> {
-  const s = await hostileServer(handler);
+async function serve(handler: Parameters<typeof startHostileServer>[0]): Promise<HostileServer> {
+  const s = await startHostileServer(handler);
   servers.push(s);
   return s;
 }
@@ -92,7 +92,7 @@ describe('ApiClient retries', () => {
     });
     const { api, notices } = client(s.url, { retry: { baseDelayMs: 1, maxAttempts: 5 } });
     expect(await api.request('GET', '/v1/sprites')).toEqual({ ok: 4 });
-    expect(s.seen).toHaveLength(4);
+    expect(s.requests).toHaveLength(4);
     expect(notices).toHaveLength(3);
     expect(notices[0]).toMatch(/^GET \/v1\/sprites: the server answered 503; retrying in \d+\.\ds \(attempt 2 of 5\)$/);
   });
@@ -104,7 +104,7 @@ describe('ApiClient retries', () => {
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(503);
     expect(err.attempts).toBe(DEFAULT_RETRY.maxAttempts);
-    expect(s.seen).toHaveLength(DEFAULT_RETRY.maxAttempts);
+    expect(s.requests).toHaveLength(DEFAULT_RETRY.maxAttempts);
   });
 
   it('honours Retry-After and retry_after_seconds, and does not wait for a long one', async () => {
@@ -120,7 +120,7 @@ describe('ApiClient retries', () => {
     const err = (await failure(api.request('GET', '/v1/sprites'))) as ApiError;
     expect(err.status).toBe(429);
     expect(err.retryAfterSeconds).toBe(3600);
-    expect(s.seen).toHaveLength(4);
+    expect(s.requests).toHaveLength(4);
   });
 
   it('never retries a POST that reached the server: 503, 429 or a connection dropped after the request', async () => {
@@ -134,7 +134,7 @@ describe('ApiClient retries', () => {
     expect(((await failure(api.request('POST', '/v1/sprites', { body: { name: 'a' } }))) as ApiError).status).toBe(429);
     const dropped = await failure(api.request('POST', '/v1/sprites', { body: { name: 'a' } }));
     expect(dropped).toBeInstanceOf(ConnectionError);
-    expect(s.seen).toHaveLength(3);
+    expect(s.requests).toHaveLength(3);
     expect(notices).toEqual([]);
   });
 
@@ -151,7 +151,7 @@ describe('ApiClient retries', () => {
 
 describe('ApiClient against hostile servers', () => {
   it('a server that accepts the connection and never answers: a clear timeout, not retried', async () => {
-    const s = await silentServer();
+    const s = await startSilentServer();
     servers.push(s);
     const { api, notices } = client(s.url, { timeoutMs: 300 });
     const err = (await failure(api.request('GET', '/v1/sprites'))) as ConnectionError;
@@ -232,10 +232,15 @@ describe('ApiClient against hostile servers', () => {
   });
 
   it('a server echoing the Authorization header never gets the token into errors or traces', async () => {
-    const s = await serve((req, res) => sendJson(res, 500, { error: 'boom', message: `you sent ${req.headers.authorization}` }));
+    let sent: string | undefined;
+    const s = await serve((req, res) => {
+      sent = req.headers.authorization;
+      sendJson(res, 500, { error: 'boom', message: `you sent ${sent}` });
+    });
     const { api, traces, notices } = client(s.url);
     const err = (await failure(api.request('GET', `/v1/sprites/${TOKEN}`))) as ApiError;
-    expect(s.seen[0]!.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(sent).toBe(`Bearer ${TOKEN}`);
+    expect(s.requests).toHaveLength(1);
     expect(err.message).toBe('you sent Bearer [REDACTED]');
     expect(JSON.stringify(err.body)).not.toContain(TOKEN);
     expect([...traces, ...notices].join('\n')).not.toContain(TOKEN);
@@ -244,7 +249,7 @@ describe('ApiClient against hostile servers', () => {
 });
 
 describe('readEvents (NDJSON streams)', () => {
-  async function events(s: Hostile, options: Parameters<typeof readEvents>[1] = {}) {
+  async function events(s: HostileServer, options: Parameters<typeof readEvents>[1] = {}) {
     const res = await client(s.url).api.stream('POST', '/v1/sprites/x/checkpoint');
     const out: unknown[] = [];
     try {

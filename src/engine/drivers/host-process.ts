@@ -22,7 +22,7 @@ export interface HostSpawn {
  * After a process exits, a grandchild may still hold its stdout open (`sleep 100 &`). Output that
  * is still arriving is read; once the pipes are silent this long, the command counts as finished.
  */
-const PIPE_DRAIN_GRACE_MS = 250;
+const PIPE_DRAIN_GRACE_MS = 1000;
 
 type Listener<T> = (value: T) => void;
 
@@ -181,13 +181,23 @@ export function spawnPty(spec: HostSpawn): SpriteProcess {
     onExit: (cb) => ev.onExit(cb),
     write: (data) => {
       if (ev.exitCode !== undefined) return true;
-      term.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
+      try {
+        term.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
+      } catch {
+        // The terminal closed before its exit was reported: the input has nowhere to go.
+        return true;
+      }
       return master ? !master.writableNeedDrain : true;
     },
     onDrain: (cb) => ev.drain.push(cb),
     endStdin: () => {},
     resize: (cols, rows) => {
-      if (ev.exitCode === undefined) term.resize(cols, rows);
+      if (ev.exitCode !== undefined) return;
+      try {
+        term.resize(cols, rows);
+      } catch {
+        // The process is gone and its terminal closed (EBADF) before the exit was reported.
+      }
     },
     kill: (signal) => {
       if (ev.exitCode === undefined) signalGroup(term.pid, signal);

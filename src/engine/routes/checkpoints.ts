@@ -73,13 +73,29 @@ function parseComment(body: Record<string, unknown>): string | undefined {
   return body.comment;
 }
 
+/** With nothing else to say for this long, the stream repeats its latest `info` (clients time out idle streams). */
+const HEARTBEAT_MS = 15_000;
+
 async function streamOperation(res: ServerResponse, run: (emit: (e: StreamEvent) => void) => Promise<void>): Promise<void> {
-  const emit = startNdjson(res);
+  const send = startNdjson(res);
+  let lastSent = Date.now();
+  let lastInfo = 'Working...';
+  const emit = (e: StreamEvent) => {
+    if (e.type === 'info') lastInfo = e.data;
+    lastSent = Date.now();
+    send(e);
+  };
+  // A scan of a huge tree or the copy of one huge file can be silent for minutes.
+  const heartbeat = setInterval(() => {
+    if (Date.now() - lastSent >= HEARTBEAT_MS) emit({ type: 'info', data: lastInfo, time: new Date().toISOString() });
+  }, HEARTBEAT_MS / 3);
   try {
     await run(emit);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     emit({ type: 'error', error: message, time: new Date().toISOString() });
+  } finally {
+    clearInterval(heartbeat);
   }
   res.end();
 }

@@ -130,8 +130,12 @@ function serveProxy(engine: Engine, sprite: string, ws: WebSocket, track: (sprit
     ws.pause();
     engine.driver.dial(sprite, unbracketHost(host), init.port).then(
       (conn) => {
-        if (finished) return void conn.destroy();
+        // The client left while the target was being dialled: nothing will flow, so abort it.
+        if (finished) return reset(conn);
         target = conn;
+        // The target finishing its side must not end ours: the client may still be sending.
+        // (Documented as settable before 'end'; the host driver dials with the default false.)
+        conn.allowHalfOpen = true;
         const connected: ProxyConnected = { status: 'connected', target: where };
         ws.send(JSON.stringify(connected));
         onRelayMessage = relay(ws, conn, finish);
