@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { NODE, ROOT, run, runOk, interleave, median, percentile, mbps, figure, now, GiB } from './lib.js';
+import { NODE, BIN, ROOT, run, runOk, interleave, median, percentile, mbps, figure, now, GiB } from './lib.js';
 
 export const TCP_TOOL = join(ROOT, 'bench', 'tools', 'tcp.js');
 
@@ -13,12 +13,19 @@ export async function pipeMs(bytes = GiB) {
   return (await runOk('sh', ['-c', `head -c ${bytes} /dev/zero | cat > /dev/null`])).ms;
 }
 
-/** The TCP endpoints of tools/tcp.js in their own process; `close()` ends it. */
-export async function startTcpServers() {
-  const child = spawn(NODE, [TCP_TOOL, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * The TCP endpoints of tools/tcp.js in their own process; `close()` ends it (by closing its stdin).
+ * `inSprite` ({ name, env }) runs them inside that sprite through `sprites exec`, so they listen on
+ * the sprite's own localhost (in its network namespace under the sandbox driver).
+ */
+export async function startTcpServers(inSprite) {
+  const argv = inSprite ? [BIN, 'exec', inSprite.name, '--', NODE, TCP_TOOL, 'serve'] : [TCP_TOOL, 'serve'];
+  const child = spawn(NODE, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: inSprite?.env ?? process.env });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-2000)));
   const line = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`tcp.js serve exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`tcp.js serve exited ${code}: ${stderr.trim()}`)));
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
@@ -91,14 +98,22 @@ export async function ptyEchoLatencies(file, args, { env = process.env, keys = 1
     term.write('#');
     await waitFor(() => buffer.endsWith('#'), 'the first echo');
     const out = [];
+    buffer = '';
+    let echoed = '';
     for (let i = 0; i < keys; i++) {
       const key = String.fromCharCode(97 + (i % 26));
+      echoed += buffer;
       buffer = '';
       const t = now();
       term.write(key);
       await waitFor(() => buffer.includes(key), `the echo of keystroke ${i}`);
       out.push(now() - t);
     }
+    // Each key must come back once: a second copy would mean a local echo was being timed.
+    await new Promise((r) => setTimeout(r, 100));
+    echoed += buffer;
+    const expected = Array.from({ length: keys }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    if (echoed !== expected) throw new Error(`PTY: the echo is not the keys sent once each (${echoed.length} chars back for ${keys} keys)`);
     return out;
   } finally {
     if (!exited) term.kill('SIGKILL');

@@ -1,34 +1,19 @@
 // checkpoint and restore of a sprite holding 1 GiB in 10,000 files, against `cp -a` of the same tree.
-import { mkdirSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { rmSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { NODE, BIN, GiB, run, runOk, interleave, median, figure, skipped, hasCommand } from './lib.js';
+import { NODE, BIN, ROOT, GiB, run, runOk, interleave, median, figure, skipped, hasCommand } from './lib.js';
+
+const WRITE_TREE = join(ROOT, 'bench', 'tools', 'write-tree.js');
 
 const FILES = 10_000;
 const DIRS = 100;
 const RUNS = 3;
 
-/** FILES files in DIRS directories, GiB in total, contents varied (no two files alike). */
-function writeTree(root) {
-  const size = Math.floor(GiB / FILES);
-  const pool = randomFillSync(Buffer.alloc(8 * 1024 * 1024));
-  for (let d = 0; d < DIRS; d++) {
-    const dir = join(root, `d${d}`);
-    mkdirSync(dir, { recursive: true });
-    for (let f = 0; f < FILES / DIRS; f++) {
-      const i = d * (FILES / DIRS) + f;
-      const off = (i * 7919) % (pool.length - size);
-      writeFileSync(join(dir, `f${f}.bin`), pool.subarray(off, off + size));
-    }
-  }
-  return size * FILES;
-}
-
 export default {
   name: 'checkpoint',
   title: 'checkpoint and restore',
-  description: `A sprite holding ${FILES.toLocaleString('en')} files of ${Math.floor(GiB / FILES).toLocaleString('en')} bytes (1 GiB) in ${DIRS} directories; the baseline copies the same tree with \`cp -a\` on the same filesystem.`,
+  description: `A sprite holding ${FILES.toLocaleString('en')} files of ${Math.floor(GiB / FILES).toLocaleString('en')} bytes (1 GiB) in ${DIRS} directories; the baseline copies the same tree, written on the host, with \`cp -a\` on the same disk.`,
   async run(ctx) {
     if (!hasCommand('checkpoint:create') || !hasCommand('checkpoint:restore')) {
       return { figures: [skipped('checkpoint / restore of 1 GiB in 10,000 files', 'not available yet (no checkpoint commands in this build)')] };
@@ -37,9 +22,12 @@ export default {
     const scratch = mkdtempSync(join(tmpdir(), 'sprites-bench-cp-'));
     try {
       await engine.createSprite('cp');
-      const tree = join(engine.homeOf('cp'), 'tree');
-      ctx.log('writing 1 GiB in 10,000 files');
-      writeTree(tree);
+      ctx.log('writing 1 GiB in 10,000 files, in the sprite and on the host');
+      // The same tree in the sprite (written through its own filesystem) and on the host for cp -a.
+      const args = [String(FILES), String(DIRS), String(GiB)];
+      await runOk(NODE, [BIN, 'exec', 'cp', '--', NODE, WRITE_TREE, 'tree', ...args], { env: engine.env, timeoutMs: 300_000 });
+      const tree = join(scratch, 'tree');
+      await runOk(NODE, [WRITE_TREE, tree, ...args], { timeoutMs: 300_000 });
       let last;
       const s = await interleave(
         {

@@ -224,7 +224,7 @@ export async function startEngine() {
   const home = isolatedHome();
   const child = spawn(NODE, [BIN, 'local', 'start', '--foreground', '--json'], { env: home.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c));
+  child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const line = await new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
@@ -240,6 +240,11 @@ export async function startEngine() {
     dataDir: ready.data_dir,
     home,
     env: { ...home.env, SPRITES_API_URL: ready.url, SPRITES_TOKEN: state.token },
+    /** Undefined while the engine runs; else how it ended and the tail of its stderr. */
+    death() {
+      if (child.exitCode === null && child.signalCode === null) return undefined;
+      return `engine exited (${child.exitCode ?? child.signalCode}): ${stderr.trim().slice(-600)}`;
+    },
     /** An authenticated request to the engine (for setup, not for measured figures). */
     async fetch(path, init = {}) {
       return fetch(ready.url + path, { ...init, headers: { authorization: `Bearer ${state.token}`, ...(init.headers ?? {}) } });
@@ -252,10 +257,6 @@ export async function startEngine() {
       const res = await engine.fetch('/v1/sprites', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
       if (res.status !== 201 && res.status !== 200) throw new Error(`create sprite ${name}: ${res.status} ${await res.text()}`);
       await res.body?.cancel();
-    },
-    /** The host directory that is the sprite's home (/home/sprite inside it). */
-    homeOf(name) {
-      return join(ready.data_dir, 'sprites', name, 'fs', 'home', 'sprite');
     },
     async stop() {
       engines.delete(engine);
@@ -298,4 +299,19 @@ export function figure({ name, ours, baseline, baselineName, unit, target, note,
 
 export function skipped(name, reason) {
   return { name, skipped: reason };
+}
+
+/**
+ * Run one workload of a benchmark; a failure becomes a skipped figure and a note instead of ending
+ * the benchmark (the suite must always complete). Resolves the workload's value or undefined.
+ */
+export async function attempt(out, name, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    const msg = String(err.message ?? err).split('\n')[0].slice(0, 300);
+    out.figures.push(skipped(name, `failed: ${msg}`));
+    out.notes.push(`**${name} failed:** ${msg}`);
+    return undefined;
+  }
 }

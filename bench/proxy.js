@@ -1,10 +1,10 @@
 // proxy through the local engine: bulk throughput both ways and small-HTTP request rates against
 // direct loopback TCP, and 200 concurrent connections (all echoing correctly, the CLI's peak RSS).
-// The target servers (tools/tcp.js serve) run on this host, where the engine's host driver dials
-// the sprite's localhost.
+// The same servers (tools/tcp.js serve) run twice: inside the sprite (started with `sprites exec`,
+// the tunnel's target on the sprite's localhost) and on this host (the direct baseline).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { NODE, BIN, GiB, interleave, median, mbps, figure, skipped, hasCommand, readHwmKb } from './lib.js';
+import { NODE, BIN, GiB, interleave, median, mbps, figure, skipped, hasCommand, readHwmKb, attempt } from './lib.js';
 import { TCP_TOOL, startTcpServers, sendMs, recvMs, tcpClient } from './baselines.js';
 
 const RUNS = 3;
@@ -65,64 +65,62 @@ export default {
     const engine = await ctx.engine();
     await engine.createSprite('s');
     const tcp = await startTcpServers();
-    const remote = [tcp.sink, tcp.source, tcp.http, tcp.echo].map(String);
+    let inner;
     let tunnel;
     try {
+      inner = await startTcpServers({ name: 's', env: engine.env });
+      const remote = [inner.sink, inner.source, inner.http, inner.echo].map(String);
       tunnel = await startTunnel(NODE, [BIN, 'proxy', 's', ...remote.map((p) => `0:${p}`)], engine.env, remote, parseForwarding);
       const via = (p) => tunnel.mapping[String(p)];
+      // Direct: this host's servers; tunnel: the sprite's (same program, same ports' roles).
 
+      const out = { figures: [], notes: [] };
+      const bulkFig = (name, directFn, tunnelFn) =>
+        attempt(out, name, async () => {
+          const s = await interleave({ direct: directFn, tunnel: tunnelFn }, { runs: RUNS, warmup: 0 });
+          out.figures.push(figure({ name, ours: mbps(GiB, median(s.tunnel)), baseline: mbps(GiB, median(s.direct)), baselineName: 'direct loopback TCP', unit: 'MB/s', target: { min: 0.25 }, runs: RUNS }));
+        });
       ctx.log('1 GiB each way through the tunnel vs direct');
-      const bulk = await interleave(
-        {
-          directUp: () => sendMs(tcp.sink, GiB),
-          up: () => sendMs(via(tcp.sink), GiB),
-          directDown: () => recvMs(tcp.source, GiB),
-          down: () => recvMs(via(tcp.source), GiB),
-        },
-        { runs: RUNS, warmup: 0 },
-      );
+      await bulkFig('bulk 1 GiB local → sprite', () => sendMs(tcp.sink, GiB), () => sendMs(via(inner.sink), GiB));
+      await bulkFig('bulk 1 GiB sprite → local', () => recvMs(tcp.source, GiB), () => recvMs(via(inner.source), GiB));
 
       ctx.log('small HTTP requests');
-      const http = {};
       for (const how of ['keep-alive', 'close']) {
-        for (const [label, port] of [['direct', tcp.http], ['tunnel', via(tcp.http)]]) {
-          http[`${label} ${how}`] = await tcpClient(['http', String(port), String(HTTP_SECONDS), String(HTTP_CONC), how]);
-        }
+        const name = `small HTTP GETs, ${how === 'close' ? 'new connection per request' : 'keep-alive'}, ${HTTP_CONC} workers`;
+        await attempt(out, name, async () => {
+          const d = await tcpClient(['http', String(tcp.http), String(HTTP_SECONDS), String(HTTP_CONC), how]);
+          const t = await tcpClient(['http', String(via(inner.http)), String(HTTP_SECONDS), String(HTTP_CONC), how]);
+          out.figures.push(
+            figure({
+              name,
+              ours: t.rate,
+              baseline: d.rate,
+              baselineName: 'direct loopback',
+              unit: 'req/s',
+              target: { ok: t.failed === 0, text: 'no failed request' },
+              runs: 1,
+              note: `${HTTP_SECONDS} s each; ${t.ok} ok / ${t.failed} failed through the tunnel`,
+            }),
+          );
+        });
       }
 
       ctx.log(`${HOLD} concurrent connections`);
-      // A fresh tunnel, so its peak RSS is that of the connections, not of the bulk runs.
-      await tunnel.stop();
-      tunnel = await startTunnel(NODE, [BIN, 'proxy', 's', ...remote.map((p) => `0:${p}`)], engine.env, remote, parseForwarding);
-      const before = readHwmKb(tunnel.pid);
-      const holder = spawn(NODE, [TCP_TOOL, 'hold', String(via(tcp.echo)), String(HOLD)], { stdio: ['pipe', 'pipe', 'inherit'] });
-      const held = JSON.parse(await new Promise((resolve, reject) => {
-        createInterface({ input: holder.stdout }).once('line', resolve);
-        holder.once('exit', (code) => reject(new Error(`hold exited ${code}`)));
-      }));
-      const peak = readHwmKb(tunnel.pid);
-      holder.stdin.end();
-
-      const rateFig = (how) => {
-        const d = http[`direct ${how}`];
-        const t = http[`tunnel ${how}`];
-        return figure({
-          name: `small HTTP GETs, ${how === 'close' ? 'new connection per request' : 'keep-alive'}, ${HTTP_CONC} workers`,
-          ours: t.rate,
-          baseline: d.rate,
-          baselineName: 'direct loopback',
-          unit: 'req/s',
-          target: { ok: t.failed === 0, text: 'no failed request' },
-          runs: 1,
-          note: `${HTTP_SECONDS} s each; ${t.ok} ok / ${t.failed} failed through the tunnel`,
-        });
-      };
-      return {
-        figures: [
-          figure({ name: 'bulk 1 GiB local → sprite', ours: mbps(GiB, median(bulk.up)), baseline: mbps(GiB, median(bulk.directUp)), baselineName: 'direct loopback TCP', unit: 'MB/s', target: { min: 0.25 }, runs: RUNS }),
-          figure({ name: 'bulk 1 GiB sprite → local', ours: mbps(GiB, median(bulk.down)), baseline: mbps(GiB, median(bulk.directDown)), baselineName: 'direct loopback TCP', unit: 'MB/s', target: { min: 0.25 }, runs: RUNS }),
-          rateFig('keep-alive'),
-          rateFig('close'),
+      await attempt(out, `${HOLD} concurrent connections`, async () => {
+        // A fresh tunnel, so its peak RSS is that of the connections, not of the bulk runs.
+        await tunnel.stop();
+        tunnel = await startTunnel(NODE, [BIN, 'proxy', 's', ...remote.map((p) => `0:${p}`)], engine.env, remote, parseForwarding);
+        const before = readHwmKb(tunnel.pid);
+        const holder = spawn(NODE, [TCP_TOOL, 'hold', String(via(inner.echo)), String(HOLD)], { stdio: ['pipe', 'pipe', 'inherit'] });
+        const held = JSON.parse(
+          await new Promise((resolve, reject) => {
+            createInterface({ input: holder.stdout }).once('line', resolve);
+            holder.once('exit', (code) => reject(new Error(`hold exited ${code}`)));
+          }),
+        );
+        const peak = readHwmKb(tunnel.pid);
+        holder.stdin.end();
+        out.figures.push(
           figure({
             name: `${HOLD} concurrent connections, CLI peak RSS`,
             ours: peak,
@@ -131,10 +129,12 @@ export default {
             runs: 1,
             note: `${held.ok}/${HOLD} echoed correctly, all open in ${Math.round(held.ms)} ms; RSS of a fresh tunnel before: ${(before / 1024).toFixed(1)} MB`,
           }),
-        ],
-      };
+        );
+      });
+      return out;
     } finally {
       await tunnel?.stop();
+      await inner?.close();
       await tcp.close();
     }
   },

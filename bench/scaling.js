@@ -1,6 +1,6 @@
 // Scaling on one engine: exec latency and aggregate stdout throughput with 1, 10 and 50 concurrent
 // sessions, and `sprites list` with 0, 100 and 1,000 sprites (pages of 50 on the wire).
-import { NODE, BIN, GiB, run, median, percentile, mbps, fmt, figure, skipped, hasCommand } from './lib.js';
+import { NODE, BIN, GiB, run, median, percentile, mbps, fmt, skipped, hasCommand } from './lib.js';
 
 const LEVELS = [1, 10, 50];
 /** Enough execs per level for a p99 (50 per level is about 10 s of CPU on two cores at 50 wide). */
@@ -53,54 +53,72 @@ async function listTimes(env, runs = 5) {
   return { plain: median(plain), json: median(json), count };
 }
 
+async function execTable(ctx, engine) {
+  await engine.createSprite('s');
+  const rows = [];
+  for (const k of LEVELS) {
+    ctx.log(`${k} concurrent sessions`);
+    const lat = await execLevel(engine.env, k);
+    const stream = await streamLevel(engine.env, k);
+    rows.push([
+      String(k),
+      fmt.ms(median(lat.latencies)),
+      fmt.ms(percentile(lat.latencies, 99)),
+      fmt.rate((lat.latencies.length / lat.wall) * 1000).replace('req/s', 'execs/s'),
+      `${lat.failed}`,
+      fmt.mbps(mbps(stream.bytes, stream.ms)),
+      `${stream.ok}/${k}`,
+    ]);
+  }
+  return {
+    title: 'exec `true` latency and 512 MiB of stdout split over K concurrent sessions (whole CLI processes)',
+    head: ['sessions K', 'exec true p50', 'exec true p99', 'execs/s', 'failed', 'aggregate stdout', 'streams exact'],
+    rows,
+  };
+}
+
+async function listTable(ctx, engine) {
+  ctx.log('list with 0, 100 and 1,000 sprites');
+  const rows = [];
+  let have = 0;
+  for (const n of [0, 100, 1000]) {
+    for (let i = have; i < n; i += 25) {
+      await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => engine.createSprite(`l-${String(i + j).padStart(4, '0')}`)));
+    }
+    have = n;
+    const t = await listTimes(engine.env);
+    rows.push([String(n), `${t.count}`, String(Math.max(1, Math.ceil(n / 50))), fmt.ms(t.plain), fmt.ms(t.json)]);
+  }
+  return {
+    title: '`sprites list` (piped) and `sprites list --json` with N sprites on a fresh engine (the scaling sprite `s` is listed too); median of 5',
+    head: ['sprites N', 'rows printed', 'pages of 50', 'list', 'list --json'],
+    rows,
+  };
+}
+
 export default {
   name: 'scaling',
   title: 'Scaling on one engine',
   async run(ctx) {
-    const engine = await ctx.startEngine();
-    try {
-      const figures = [];
-      const tables = [];
-      if (hasCommand('exec')) {
-        await engine.createSprite('s');
-        const rows = [];
-        for (const k of LEVELS) {
-          ctx.log(`${k} concurrent sessions`);
-          const lat = await execLevel(engine.env, k);
-          const stream = await streamLevel(engine.env, k);
-          rows.push([
-            String(k),
-            fmt.ms(median(lat.latencies)),
-            fmt.ms(percentile(lat.latencies, 99)),
-            fmt.rate((lat.latencies.length / lat.wall) * 1000).replace('req/s', 'execs/s'),
-            `${lat.failed}`,
-            fmt.mbps(mbps(stream.bytes, stream.ms)),
-            `${stream.ok}/${k}`,
-          ]);
-        }
-        tables.push({
-          title: 'exec `true` latency and 512 MiB of stdout split over K concurrent sessions (whole CLI processes)',
-          head: ['sessions K', 'exec true p50', 'exec true p99', 'execs/s', 'failed', 'aggregate stdout', 'streams exact'],
-          rows,
-        });
-      } else {
-        figures.push(skipped('exec at 1/10/50 concurrent sessions', 'not available yet (no exec command in this build)'));
+    const figures = [];
+    const tables = [];
+    const notes = [];
+    // Each part on a fresh engine; a failure is reported (with the engine's last words if it died).
+    const part = async (name, fn) => {
+      const engine = await ctx.startEngine();
+      try {
+        tables.push(await fn(ctx, engine));
+      } catch (err) {
+        const why = `${String(err.message ?? err).split('\n')[0]}${engine.death() ? `; ${engine.death()}` : ''}`;
+        ctx.log(`${name} failed: ${why}`);
+        notes.push(`**${name} failed:** ${why}`);
+      } finally {
+        await engine.stop();
       }
-      ctx.log('list with 0, 100 and 1,000 sprites');
-      const listRows = [];
-      let have = 0;
-      for (const n of [0, 100, 1000]) {
-        for (let i = have; i < n; i += 25) {
-          await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => engine.createSprite(`l-${String(i + j).padStart(4, '0')}`)));
-        }
-        have = n;
-        const t = await listTimes(engine.env);
-        listRows.push([String(n), `${t.count}`, String(Math.max(1, Math.ceil(n / 50))), fmt.ms(t.plain), fmt.ms(t.json)]);
-      }
-      tables.push({ title: '`sprites list` (piped) and `sprites list --json` with N sprites (plus the exec sprite, if any); median of 5', head: ['sprites N', 'rows printed', 'pages of 50', 'list', 'list --json'], rows: listRows });
-      return { figures, tables };
-    } finally {
-      await engine.stop();
-    }
+    };
+    if (hasCommand('exec')) await part('exec at 1/10/50 concurrent sessions', execTable);
+    else figures.push(skipped('exec at 1/10/50 concurrent sessions', 'not available yet (no exec command in this build)'));
+    await part('list with 0, 100 and 1,000 sprites', listTable);
+    return { figures, tables, notes };
   },
 };

@@ -99,7 +99,7 @@ export default {
     });
 
     ctx.log('proxy 1 GiB');
-    const tcp = await startTcpServers();
+    const tcp = await startTcpServers({ name: 's', env });
     try {
       await attempt('proxy bulk 1 GiB', async () => {
         const remote = [String(tcp.sink), String(tcp.source)];

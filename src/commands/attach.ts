@@ -12,8 +12,8 @@ export default class Attach extends SpritesCommand {
   static override description = `Attach to a running session: its scrollback, then live output; your terminal in raw mode for a TTY session. Detach with Ctrl+\\ (or --detach-keys) and the session runs on. A dropped connection is re-established. Exits with the session's exit code when it ends, 0 on detach.`;
   static override examples = ['<%= config.bin %> attach demo', '<%= config.bin %> attach demo 1234', '<%= config.bin %> attach demo 1234 --detach-keys ctrl-p,ctrl-q'];
   static override args = {
-    name: Args.string({ description: 'sprite name (default: from the .sprite file)' }),
-    session: Args.string({ description: 'session id (default: the only running session; a picker on a terminal)' }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from the .sprite file)' }),
+    session: Args.string({ ignoreStdin: true, description: 'session id (default: the only running session; a picker on a terminal)' }),
   };
   static override flags = {
     'detach-keys': Flags.string({ description: 'key sequence that detaches, e.g. ctrl-p,ctrl-q', default: DEFAULT_DETACH_KEYS }),

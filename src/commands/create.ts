@@ -11,7 +11,7 @@ export default class Create extends SpritesCommand {
     '<%= config.bin %> create api-dev --label team=web --env DEBUG=1 --url-auth public',
     '<%= config.bin %> create big --ram-mb 4096 --cpus 2 --json',
   ];
-  static override args = { name: Args.string({ description: 'sprite name (lowercase letters, digits, hyphens; 1-63)', required: true }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (lowercase letters, digits, hyphens; 1-63)', required: true }) };
   static override flags = {
     label: Flags.string({ description: 'label to attach (repeatable)', multiple: true }),
     'url-auth': Flags.string({ description: 'who may reach the sprite URL', options: ['sprite', 'public'] }),

@@ -8,7 +8,7 @@ export default class Delete extends SpritesCommand {
   static override description = 'Delete a sprite and everything in it. Asks on a terminal; needs --force otherwise.';
   static override aliases = ['destroy'];
   static override examples = ['<%= config.bin %> delete demo', '<%= config.bin %> delete demo --force'];
-  static override args = { name: Args.string({ description: 'sprite name', required: true }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name', required: true }) };
   static override flags = { force: Flags.boolean({ char: 'f', description: 'delete without asking' }) };
 
   async run(): Promise<{ name: string; deleted: boolean }> {

@@ -26,12 +26,12 @@ With -e or -t the CLI sends an environment, which replaces the sprite's default 
   ];
   static override strict = false;
   static override args = {
-    name: Args.string({ description: 'sprite name (default: from the .sprite file), then -- and the command' }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from the .sprite file), then -- and the command' }),
   };
   static override flags = {
     interactive: Flags.boolean({ char: 'i', description: 'forward stdin even when it is a terminal' }),
     tty: Flags.boolean({ char: 't', description: 'run in a remote terminal (PTY), with this terminal in raw mode; needs a terminal on stdin' }),
-    env: Flags.string({ char: 'e', description: 'set KEY=VALUE in the remote environment (repeatable; see the environment note above)', multiple: true }),
+    env: Flags.string({ char: 'e', description: 'set KEY=VALUE in the remote environment (repeatable; values may hold , and =; see DESCRIPTION for the base environment)', multiple: true }),
     dir: Flags.string({ char: 'w', description: 'working directory in the sprite (default: its home, /home/sprite)' }),
     timeout: Flags.string({ description: 'stop the remote command after this long (e.g. 30s, 5m) and exit 124' }),
     http: Flags.boolean({ description: 'use the HTTP exec fallback instead of a WebSocket (non-TTY only)' }),

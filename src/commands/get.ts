@@ -8,7 +8,7 @@ export default class Get extends SpritesCommand {
   static override description = 'Show one sprite. Without NAME, the sprite named in the .sprite file.';
   static override aliases = ['info'];
   static override examples = ['<%= config.bin %> get demo', '<%= config.bin %> info demo --json'];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
 
   async run(): Promise<Sprite> {
     const { args, flags } = await this.parse(Get);

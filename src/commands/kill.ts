@@ -9,8 +9,8 @@ export default class Kill extends SpritesCommand {
   static override description = `Signal a session's process group and wait for it to exit; after --timeout it is killed (SIGKILL). Progress goes to stderr; with --json the server's events are printed as NDJSON on stdout. A session that had already exited counts as success.`;
   static override examples = ['<%= config.bin %> kill demo 1234', '<%= config.bin %> kill demo 1234 --signal INT --timeout 30s', '<%= config.bin %> kill demo 1234 --json'];
   static override args = {
-    name: Args.string({ description: 'sprite name', required: true }),
-    session: Args.string({ description: 'session id (see: sprites sessions NAME)', required: true }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name', required: true }),
+    session: Args.string({ ignoreStdin: true, description: 'session id (see: sprites sessions NAME)', required: true }),
   };
   static override flags = {
     signal: Flags.string({ char: 's', description: 'signal to send first (TERM, INT, HUP, KILL, QUIT, USR1, USR2)', default: 'TERM' }),

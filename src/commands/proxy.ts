@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { isIP } from 'node:net';
 import { SpritesCommand } from '../cli/base.js';
 import { findContext } from '../lib/config.js';
-import { OperationError, UsageError } from '../lib/errors.js';
+import { UsageError } from '../lib/errors.js';
 import { notice, printNdjson } from '../lib/output.js';
 import { parsePortMappings, parseStdioTarget } from '../lib/port-mapping.js';
 import { ProxyListeners, tunnelStdio, type ProxyEvent } from '../lib/proxy.js';
@@ -109,12 +109,12 @@ export default class Proxy extends SpritesCommand {
     const api = await this.api(flags);
     await getSprite(api, name);
     const tunnel = tunnelStdio(api, name, target, process.stdin, process.stdout);
-    const interrupted = waitForStopSignal().then(() => tunnel.close());
-    void interrupted;
+    void waitForStopSignal().then(() => tunnel.close());
     const result = await tunnel.done;
+    // stdin would keep the process alive; stdout must be flushed before the exit code is set.
     process.stdin.destroy();
     await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-    if (result.error) throw result.error instanceof OperationError || !result.connected ? result.error : new OperationError(result.error.message);
+    if (result.error) throw result.error;
   }
 }
 

@@ -9,7 +9,7 @@ export default class Sessions extends SpritesCommand {
   static override description = 'List the exec sessions of a sprite: running ones, and finished ones for a short while. A table on a terminal; tab-separated rows (id, command, tty, active, created, last activity) when piped.';
   static override aliases = ['sessions:list'];
   static override examples = ['<%= config.bin %> sessions demo', '<%= config.bin %> sessions list demo --json'];
-  static override args = { name: Args.string({ description: 'sprite name (default: from the .sprite file)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from the .sprite file)' }) };
 
   async run(): Promise<SessionSummary[]> {
     const { args, flags } = await this.parse(Sessions);

@@ -8,7 +8,7 @@ import type { Sprite, UpdateSpriteRequest } from '../protocol/messages.js';
 export default class Update extends SpritesCommand {
   static override description = "Change a sprite's labels or URL access. --label replaces the whole label set.";
   static override examples = ['<%= config.bin %> update demo --label team=web --label env=dev', '<%= config.bin %> update demo --url-auth public'];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
   static override flags = {
     label: Flags.string({ description: 'label (repeatable; replaces the existing labels)', multiple: true }),
     'clear-labels': Flags.boolean({ description: 'remove every label', exclusive: ['label'] }),

@@ -7,7 +7,7 @@ export default class Use extends SpritesCommand {
   static override description =
     'Set the sprite for this directory: writes a .sprite file that commands read when NAME is omitted.';
   static override examples = ['<%= config.bin %> use demo', '<%= config.bin %> use --unset'];
-  static override args = { name: Args.string({ description: 'sprite name' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name' }) };
   static override flags = {
     unset: Flags.boolean({ description: 'remove the .sprite file in this directory' }),
     organization: Flags.string({ description: 'organization to record alongside the name' }),

@@ -79,6 +79,10 @@ function describeClose(code: number, reason: string, target: string): string {
   return `${target}: the proxy closed the tunnel (close ${code})`;
 }
 
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 /** One TCP connection through one WebSocket. */
 export class Tunnel {
   readonly done: Promise<TunnelResult>;
@@ -103,7 +107,15 @@ export class Tunnel {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const url = api.wsUrl(apiPath('sprites', sprite, 'proxy'));
     api.trace(`--> WS ${url} (${this.label})`);
-    this.ws = new WebSocket(url, { headers: api.headers(), perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    this.ws = new WebSocket(url, {
+      headers: api.headers(),
+      perMessageDeflate: false,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // An all-zero mask: ws then neither copies nor XORs each frame, and the server skips the
+      // unmasking. Masking only protects browser-driven peers from cache poisoning by proxies;
+      // this CLI is not one, and the hosted API is reached over TLS.
+      generateMask: zeroMask,
+    });
     this.timer = setTimeout(() => this.fail(new ProxyClosedError(`${this.label}: no answer from the proxy within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, 0)), HANDSHAKE_TIMEOUT_MS);
 
     this.ws.on('unexpected-response', (_req, res) => {
@@ -133,8 +145,9 @@ export class Tunnel {
       // A paused socket would never read the server's close frame.
       this.ws.resume();
       this.ws.close(code, reason);
+    } else {
+      this.ws.terminate();
     }
-    else this.ws.terminate();
   }
 
   /** The local side failed (reset, error): drop the tunnel so the sprite side is reset too. */
@@ -285,7 +298,7 @@ export class ProxyListeners {
   async close(): Promise<void> {
     this.closing = true;
     const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    const tunnels = [...this.open.keys()];
+    const tunnels = [...this.open];
     for (const t of tunnels) t.close();
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -374,7 +387,12 @@ export function tunnelSocket(api: ApiClient, sprite: string, target: ProxyTarget
     output: socket,
     endOutput: () => socket.end(),
     abort: () => {
-      if (!socket.destroyed) socket.resetAndDestroy();
+      if (socket.destroyed) return;
+      try {
+        socket.resetAndDestroy();
+      } catch {
+        socket.destroy();
+      }
     },
   }, label);
   socket.on('close', () => tunnel.abort());

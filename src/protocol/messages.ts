@@ -113,14 +113,8 @@ export type ServerControlMessage = SessionInfoMessage | ExitMessage | PortMessag
 
 /** Parse a text frame from the server; unknown or malformed messages give null (to be ignored). */
 export function parseServerControl(text: string): ServerControlMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const msg = value as Record<string, unknown>;
+  const msg = parseJsonObject(text);
+  if (!msg) return null;
   switch (msg.type) {
     case 'session_info':
       if (typeof msg.session_id !== 'number' && typeof msg.session_id !== 'string') return null;
@@ -140,14 +134,8 @@ export function parseServerControl(text: string): ServerControlMessage | null {
 
 /** Parse a text frame from the client; null when it is not a message the server understands. */
 export function parseClientControl(text: string): ClientControlMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const msg = value as Record<string, unknown>;
+  const msg = parseJsonObject(text);
+  if (!msg) return null;
   if (msg.type === 'resize' && isDimension(msg.cols) && isDimension(msg.rows)) {
     return { type: 'resize', cols: msg.cols, rows: msg.rows };
   }
@@ -156,6 +144,17 @@ export function parseClientControl(text: string): ClientControlMessage | null {
     if (SIGNAL_NAMES.includes(name)) return { type: 'signal', signal: name };
   }
   return null;
+}
+
+/** A JSON object, or null for anything else (invalid JSON, arrays, scalars). */
+function parseJsonObject(text: string): Record<string, unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }
 
 function isDimension(n: unknown): n is number {
@@ -202,14 +201,3 @@ export interface Checkpoint {
 export type StreamEvent =
   | { type: 'info' | 'stdout' | 'stderr' | 'warning' | 'complete'; data: string; time: string }
   | { type: 'error'; error: string; time: string };
-
-// Proxy (§6).
-export interface ProxyInit {
-  host: string;
-  port: number;
-}
-
-export interface ProxyConnected {
-  status: 'connected';
-  target: string;
-}

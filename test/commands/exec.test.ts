@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { BIN, ROOT, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
+import { BIN, ROOT, runCli, spriteHomePattern, startEngine, type TestEngine } from '../helpers/cli.js';
 
 let engine: TestEngine & { cleanup(): void };
 const S = 'box';
@@ -31,6 +31,24 @@ describe('sprites exec (piped)', () => {
     expect(sha(r.stdoutBytes)).toBe(sha(data));
   });
 
+  it('takes the name from .sprite even with piped stdin, which exec forwards untouched (oclif must not read it as the name)', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'sprites-ctx-'));
+    try {
+      writeFileSync(join(dir, '.sprite'), JSON.stringify({ sprite: S }));
+      const r = await runCli(['exec', '--', 'cat'], { env: engine.env, input: 'other-sprite\nline two\n', cwd: dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('other-sprite\nline two\n');
+      const got = await runCli(['get', '--json'], { env: engine.env, input: 'other-sprite\n', cwd: dir });
+      expect(got.code).toBe(0);
+      expect(JSON.parse(got.stdout).name).toBe(S);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps stdout and stderr apart', async () => {
     const r = await exec(['--', 'sh', '-c', 'echo one; echo two >&2; echo three']);
     expect(r.stdout).toBe('one\nthree\n');
@@ -53,7 +71,9 @@ describe('sprites exec (piped)', () => {
     const r = await exec(['-e', 'GREETING=a,b=c', '-e', 'EMPTY=', '-w', '/tmp', '--', 'sh', '-c', 'echo "$GREETING|$EMPTY|$HOME"; pwd; command -v sh >/dev/null && echo has-path']);
     expect(r.code).toBe(0);
     const [vars, pwd, path] = r.stdout.trim().split('\n');
-    expect(vars).toMatch(/^a,b=c\|\|(\/home\/sprite|.*\/sprites\/box\/fs\/home\/sprite)$/);
+    const [greeting, empty, home] = vars!.split('|');
+    expect([greeting, empty]).toEqual(['a,b=c', '']);
+    expect(home).toMatch(await spriteHomePattern(engine, S));
     expect(pwd).toBe('/tmp');
     expect(path).toBe('has-path');
   });

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { createServer, type Socket } from 'node:net';
-import { BIN, ROOT, engineFetch, startEngine, type TestEngine } from '../helpers/cli.js';
+import { BIN, ROOT, engineFetch, runCli, startEngine, type TestEngine } from '../helpers/cli.js';
 import { closeOutcome, dial, patternBytes, sha256, waitUntil } from '../helpers/tcp.js';
 
 /** Three servers on the sprite's 127.0.0.1: HTTP (reversed body + sha header), echo, and a line protocol. */
@@ -21,9 +21,10 @@ const web = http.createServer((req, res) => {
   });
 });
 const echo = net.createServer((s) => { s.on('error', () => {}); s.pipe(s); });
-const lines = net.createServer((s) => {
+const lines = net.createServer({ allowHalfOpen: true }, (s) => {
   let buf = '';
   s.on('error', () => {});
+  s.on('end', () => { if (s.writable) s.end('BYE\\n'); });
   s.on('data', (d) => {
     buf += d;
     let i;
@@ -144,6 +145,12 @@ describe('sprites proxy to servers in the sprite', () => {
     expect(await run.exited).toBe(0);
     expect(run.lines).toEqual(['HELLO', 'SPRITES', 'BYE']);
     expect(run.stderr()).toBe('');
+  });
+
+  it('-W: EOF on stdin half-closes, and the answer still arrives', async () => {
+    const r = await runCli(['proxy', 'demo', '-W', `localhost:${ports.lines}`], { env: engine.env, input: 'one\ntwo\n' });
+    expect(r.stdout).toBe('ONE\nTWO\nBYE\n');
+    expect(r.code).toBe(0);
   });
 
   it('closes the local connection when nothing listens on the port, and keeps serving', async () => {

@@ -238,7 +238,8 @@ describe('sprites proxy: tunnels', () => {
     expect(down.sha).toBe(expected);
     expect(await stopProxy(p)).toBe(0);
     await server.close();
-  });
+    // 1 GiB crosses three processes here: room for a busy shared machine.
+  }, 180_000);
 
   it('serves 200 concurrent connections', async () => {
     const p = await startProxy(['demo', `0:${echo.port}`], 1);

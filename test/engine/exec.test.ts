@@ -1,7 +1,7 @@
 // The engine's exec over real sockets: WebSocket and HTTP exec, framing, env, dir, signals,
 // PTYs, sessions list, disconnect handling and port events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, engineFetch, type TestEngine } from '../helpers/cli.js';
+import { startEngine, engineFetch, spriteHomePattern, type TestEngine } from '../helpers/cli.js';
 import { eventually, execUrl, openExec } from './exec-client.js';
 
 let engine: TestEngine & { cleanup(): void };
@@ -19,7 +19,6 @@ afterAll(async () => {
 });
 
 /** The sprite home: /home/sprite in a sandbox, its directory under the data dir on the host driver. */
-const SPRITE_HOME = /^(\/home\/sprite|.*\/sprites\/ex\/fs\/home\/sprite)$/;
 const cmd = (...argv: string[]): Array<[string, string]> => argv.map((a) => ['cmd', a]);
 
 describe('WebSocket exec', () => {
@@ -68,7 +67,7 @@ describe('WebSocket exec', () => {
     const def = await openExec(engine, execUrl(engine, SPRITE, cmd('sh', '-c', 'pwd; echo "$HOME"; echo "${PATH:+has-path}"; echo "${FOO:-no-foo}"')));
     await def.waitFor(() => def.exitCode() !== undefined, 'exit');
     const [pwd, home, path, foo] = def.stdout().trim().split('\n');
-    expect(pwd).toMatch(SPRITE_HOME);
+    expect(pwd).toMatch(await spriteHomePattern(engine, SPRITE));
     expect(home).toBe(pwd);
     expect(path).toBe('has-path');
     expect(foo).toBe('no-foo');
@@ -90,7 +89,7 @@ describe('WebSocket exec', () => {
     const ex = await openExec(engine, execUrl(engine, SPRITE, [...cmd('/bin/sh', '-c', 'pwd; echo $HOME'), ['env', 'HOME=/home/sprite'], ['dir', '/home/sprite']]));
     await ex.waitFor(() => ex.exitCode() !== undefined, 'exit');
     const [pwd, home] = ex.stdout().trim().split('\n');
-    expect(pwd).toMatch(SPRITE_HOME);
+    expect(pwd).toMatch(await spriteHomePattern(engine, SPRITE));
     expect(home).toBe(pwd);
     await expect(openExec(engine, execUrl(engine, SPRITE, [...cmd('ls'), ['dir', '/no/such/dir']]))).rejects.toMatchObject({ status: 400 });
   });

@@ -140,3 +140,9 @@ export function engineFetch(engine: Pick<TestEngine, 'url' | 'token'>, path: str
     headers: { authorization: `Bearer ${engine.token}`, ...(init.headers as Record<string, string> | undefined) },
   });
 }
+
+/** How a sprite's commands see its home: /home/sprite in the sandbox driver, its host directory in the host driver. */
+export async function spriteHomePattern(engine: Pick<TestEngine, 'url' | 'token'>, sprite: string): Promise<RegExp> {
+  const status = (await (await engineFetch(engine, '/v1/local/status')).json()) as { isolation?: { driver: string } };
+  return status.isolation?.driver === 'sandbox' ? /^\/home\/sprite$/ : new RegExp(`/sprites/${sprite}/fs/home/sprite$`);
+}

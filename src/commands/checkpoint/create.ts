@@ -11,7 +11,7 @@ export default class CheckpointCreate extends SpritesCommand {
     '<%= config.bin %> checkpoint create demo --comment "before upgrading postgres"',
     '<%= config.bin %> checkpoint create demo --json',
   ];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
   static override flags = { comment: Flags.string({ char: 'm', description: 'a note stored with the checkpoint' }) };
 
   async run(): Promise<void> {

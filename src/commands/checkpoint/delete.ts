@@ -9,8 +9,8 @@ export default class CheckpointDelete extends SpritesCommand {
   static override aliases = ['checkpoint:rm'];
   static override examples = ['<%= config.bin %> checkpoint delete demo v0'];
   static override args = {
-    name: Args.string({ description: 'sprite name', required: true }),
-    id: Args.string({ description: 'checkpoint id (v0, v1, …)', required: true }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name', required: true }),
+    id: Args.string({ ignoreStdin: true, description: 'checkpoint id (v0, v1, …)', required: true }),
   };
 
   async run(): Promise<{ name: string; id: string; deleted: boolean }> {

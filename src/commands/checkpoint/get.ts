@@ -8,8 +8,8 @@ export default class CheckpointGet extends SpritesCommand {
   static override description = 'Show one checkpoint of a sprite.';
   static override examples = ['<%= config.bin %> checkpoint get demo v1', '<%= config.bin %> checkpoint get demo v1 --json'];
   static override args = {
-    name: Args.string({ description: 'sprite name', required: true }),
-    id: Args.string({ description: 'checkpoint id (v0, v1, …)', required: true }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name', required: true }),
+    id: Args.string({ ignoreStdin: true, description: 'checkpoint id (v0, v1, …)', required: true }),
   };
 
   async run(): Promise<Checkpoint> {

@@ -9,7 +9,7 @@ export default class CheckpointList extends SpritesCommand {
     "List a sprite's checkpoints: id, creation time, whether the disk was last created from or restored to it (current), comment. Piped: tab-separated rows.";
   static override aliases = ['checkpoint:ls'];
   static override examples = ['<%= config.bin %> checkpoint list demo', '<%= config.bin %> checkpoint ls demo --json'];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
   static override flags = { 'include-auto': Flags.boolean({ description: 'include automatic checkpoints' }) };
 
   async run(): Promise<Checkpoint[]> {

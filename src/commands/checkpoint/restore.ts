@@ -11,8 +11,8 @@ export default class CheckpointRestore extends SpritesCommand {
     "Restore a sprite's filesystem to a checkpoint. Every running session in the sprite is killed and changes since the checkpoint are lost. Asks on a terminal; needs --force otherwise. Exits 1 if the server reports an error or the stream ends before completion.";
   static override examples = ['<%= config.bin %> checkpoint restore demo v2', '<%= config.bin %> checkpoint restore demo v2 --force --json'];
   static override args = {
-    name: Args.string({ description: 'sprite name', required: true }),
-    id: Args.string({ description: 'checkpoint id (v0, v1, …)', required: true }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name', required: true }),
+    id: Args.string({ ignoreStdin: true, description: 'checkpoint id (v0, v1, …)', required: true }),
   };
   static override flags = { force: Flags.boolean({ char: 'f', description: 'restore without asking' }) };
 

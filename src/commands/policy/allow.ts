@@ -10,8 +10,8 @@ export default class PolicyAllow extends SpritesCommand {
   static override strict = false;
   static override examples = ['<%= config.bin %> policy allow demo github.com "*.npmjs.org"'];
   static override args = {
-    name: Args.string({ description: 'sprite name', required: true }),
-    domain: Args.string({ description: 'domain patterns: exact name, *.suffix or *', required: true }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name', required: true }),
+    domain: Args.string({ ignoreStdin: true, description: 'domain patterns: exact name, *.suffix or *', required: true }),
   };
 
   async run(): Promise<NetworkPolicy> {

@@ -8,7 +8,7 @@ export default class PolicyGet extends SpritesCommand {
   static override description =
     "Show a sprite's network policy: its rules in order (table on a terminal; piped, ACTION<TAB>DOMAIN lines).";
   static override examples = ['<%= config.bin %> policy get demo', '<%= config.bin %> policy get demo --json'];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
 
   async run(): Promise<NetworkPolicy> {
     const { args, flags } = await this.parse(PolicyGet);

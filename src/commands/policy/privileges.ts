@@ -15,7 +15,7 @@ export default class PolicyPrivileges extends SpritesCommand {
     '<%= config.bin %> policy privileges demo --profile standard --device /dev/fuse',
     '<%= config.bin %> policy privileges demo --reset',
   ];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
   static override flags = {
     // Checked by the shared validator (exit 2): oclif's own `options` check exits 1.
     profile: Flags.string({ description: 'privilege profile: minimal, standard or privileged' }),

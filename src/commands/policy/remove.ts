@@ -12,8 +12,8 @@ export default class PolicyRemove extends SpritesCommand {
   static override aliases = ['policy:rm'];
   static override examples = ['<%= config.bin %> policy remove demo github.com'];
   static override args = {
-    name: Args.string({ description: 'sprite name', required: true }),
-    domain: Args.string({ description: 'domain patterns whose rules to remove', required: true }),
+    name: Args.string({ ignoreStdin: true, description: 'sprite name', required: true }),
+    domain: Args.string({ ignoreStdin: true, description: 'domain patterns whose rules to remove', required: true }),
   };
 
   async run(): Promise<NetworkPolicy> {

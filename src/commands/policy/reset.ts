@@ -7,7 +7,7 @@ import type { NetworkPolicy } from '../../protocol/policy.js';
 export default class PolicyReset extends SpritesCommand {
   static override description = "Clear a sprite's network policy (an empty rule set: no policy).";
   static override examples = ['<%= config.bin %> policy reset demo'];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
 
   async run(): Promise<NetworkPolicy> {
     const { args, flags } = await this.parse(PolicyReset);

@@ -13,7 +13,7 @@ export default class PolicyResources extends SpritesCommand {
     '<%= config.bin %> policy resources demo --memory-mb 2048 --autoscale',
     '<%= config.bin %> policy resources demo --reset',
   ];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
   static override flags = {
     'memory-mb': Flags.integer({ description: 'memory limit in MiB', min: 1 }),
     autoscale: Flags.boolean({ description: 'let memory grow past the limit when the host allows', dependsOn: ['memory-mb'] }),

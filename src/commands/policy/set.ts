@@ -11,7 +11,7 @@ export default class PolicySet extends SpritesCommand {
     '<%= config.bin %> policy set demo --file policy.json',
     `echo '{"rules":[{"domain":"*.github.com","action":"allow"},{"domain":"*","action":"deny"}]}' | <%= config.bin %> policy set demo --file -`,
   ];
-  static override args = { name: Args.string({ description: 'sprite name (default: from .sprite)' }) };
+  static override args = { name: Args.string({ ignoreStdin: true, description: 'sprite name (default: from .sprite)' }) };
   static override flags = { file: Flags.string({ char: 'f', description: 'policy JSON file, or - for stdin', required: true }) };
 
   async run(): Promise<NetworkPolicy> {

@@ -152,8 +152,13 @@ function serveProxy(engine: Engine, sprite: string, ws: WebSocket, track: (sprit
 /** Abort a TCP connection with a reset, so the peer sees the failure rather than a clean EOF. */
 function reset(conn: Duplex): void {
   const socket = conn as Duplex & { resetAndDestroy?: () => void };
-  if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-  else socket.destroy();
+  try {
+    // Only TCP handles can be reset (a driver may hand back a unix socket): else a plain destroy.
+    if (typeof socket.resetAndDestroy === 'function') return void socket.resetAndDestroy();
+  } catch {
+    // ERR_INVALID_HANDLE_TYPE: not TCP.
+  }
+  socket.destroy();
 }
 
 /** Wire the target to the socket; returns the handler for the client's messages. */

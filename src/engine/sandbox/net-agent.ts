@@ -21,7 +21,9 @@ function agentMain(require: NodeJS.Require): void {
   process.stdin.on('end', () => process.exit(0));
   process.stdin.on('error', () => process.exit(0));
   process.stdin.resume();
-  const server = net.createServer({ pauseOnConnect: false }, (client) => {
+  // allowHalfOpen on both legs: each direction's end travels through its pipe on its own, so a
+  // client that finishes sending still gets the answer, and nothing buffered is cut off.
+  const server = net.createServer({ pauseOnConnect: false, allowHalfOpen: true }, (client) => {
     client.on('error', () => client.destroy());
     let head = Buffer.alloc(0);
     const onHeader = (chunk: Buffer) => {
@@ -41,7 +43,7 @@ function agentMain(require: NodeJS.Require): void {
         client.end('error bad header\n');
         return;
       }
-      const upstream = net.connect({ host: target.host, port: target.port });
+      const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
       upstream.setNoDelay(true);
       upstream.once('error', (err: Error) => {
         if (!client.destroyed) client.end(`error ${err.message}\n`);
@@ -49,9 +51,9 @@ function agentMain(require: NodeJS.Require): void {
       upstream.once('connect', () => {
         upstream.removeAllListeners('error');
         upstream.on('error', () => client.destroy());
+        // Errors abort both legs; clean closes are carried by the pipes (destroying on 'close'
+        // would drop what is still buffered towards the other side).
         client.on('error', () => upstream.destroy());
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
         client.write('ok\n');
         if (rest.length) upstream.write(rest);
         client.pipe(upstream);
