@@ -7,6 +7,7 @@ import WebSocket, { type RawData } from 'ws';
 import { ApiClient, apiErrorFrom, apiPath, ConnectionError } from './api.js';
 import { OperationError } from './errors.js';
 import { findPortHolder } from './port-holder.js';
+import { openWebSocket } from './ws.js';
 import type { PortMapping } from './port-mapping.js';
 import {
   PROXY_CLOSE_GOING_AWAY,
@@ -103,7 +104,7 @@ export class Tunnel {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const url = api.wsUrl(apiPath('sprites', sprite, 'proxy'));
     api.trace(`--> WS ${url} (${this.label})`);
-    this.ws = new WebSocket(url, { headers: api.headers(), perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    this.ws = openWebSocket(api, url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
     this.timer = setTimeout(() => this.fail(new ProxyClosedError(`${this.label}: no answer from the proxy within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, 0)), HANDSHAKE_TIMEOUT_MS);
 
     this.ws.on('unexpected-response', (_req, res) => {
