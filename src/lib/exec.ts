@@ -6,6 +6,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { ApiClient, ConnectionError, apiErrorFrom, apiPath } from './api.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
+import { headerLookup } from './transport.js';
+import { openWebSocket } from './ws.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
 /** Keepalive (§2): ping this often; a peer silent this long is dead. */
@@ -131,7 +133,7 @@ export class ExecSession {
     const url = this.url();
     this.api.trace(`--> WS ${url}`);
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: this.api.headers(), perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+      const ws = openWebSocket(this.api, url, { maxPayload: 64 * 1024 * 1024 });
       this.ws = ws;
       let opened = false;
       ws.once('upgrade', (res: IncomingMessage) => {
@@ -142,10 +144,8 @@ export class ExecSession {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
           this.api.trace(`<-- ${res.statusCode} WS ${url}`);
-          reject(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'), headers, 'GET', url));
+          reject(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'), headerLookup(res.headers), 'GET', url));
           ws.terminate();
         });
       });
