@@ -9,5 +9,6 @@ export default defineConfig({
     disableConsoleIntercept: true,
     // Two cores: more workers only make the subprocess-heavy tests fight for CPU.
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -218,11 +218,16 @@ const engines = new Set();
 
 /**
  * A real engine (`sprites local start --foreground --json`) on a random port in an isolated home.
- * `env` points CLI runs at it explicitly (SPRITES_API_URL + SPRITES_TOKEN).
+ * `env` points CLI runs at it explicitly (SPRITES_API_URL + SPRITES_TOKEN), or, with
+ * SPRITES_BENCH_API=local, through its state file as `--api local` does (the CLI then knows it talks
+ * to the local engine, which changes how it opens WebSockets: docs/notes/perf.md).
  */
 export async function startEngine() {
   const home = isolatedHome();
-  const child = spawn(NODE, [BIN, 'local', 'start', '--foreground', '--json'], { env: home.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // SPRITES_BENCH_ISOLATION=host: the proxy workloads dial servers on this host, which a sandboxed
+  // sprite (its own network namespace) cannot reach.
+  const isolation = process.env.SPRITES_BENCH_ISOLATION ? ['--isolation', process.env.SPRITES_BENCH_ISOLATION] : [];
+  const child = spawn(NODE, [BIN, 'local', 'start', '--foreground', '--json', ...isolation], { env: home.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -239,7 +244,9 @@ export async function startEngine() {
     pid: ready.pid,
     dataDir: ready.data_dir,
     home,
-    env: { ...home.env, SPRITES_API_URL: ready.url, SPRITES_TOKEN: state.token },
+    // The CLI finds the engine the way a user's run does (state file, --api local), so it takes the
+    // local-engine paths (unmasked WebSocket frames); SPRITES_BENCH_API=url passes the URL instead.
+    env: process.env.SPRITES_BENCH_API === 'url' ? { ...home.env, SPRITES_API_URL: ready.url, SPRITES_TOKEN: state.token } : { ...home.env, SPRITES_API_URL: 'local' },
     /** Undefined while the engine runs; else how it ended and the tail of its stderr. */
     death() {
       if (child.exitCode === null && child.signalCode === null) return undefined;

@@ -144,6 +144,8 @@ function writeBenchmarks(fresh, m) {
     const match = new RegExp(`<!-- bench:${name} -->\\n([\\s\\S]*?)<!-- /bench:${name} -->`).exec(old);
     if (match) kept[name] = match[1].trimEnd();
   }
+  // A hand-written block (before/after records of changes) survives every run.
+  const notes = /<!-- notes -->\n[\s\S]*?<!-- \/notes -->/.exec(old)?.[0];
   const body = ALL.filter((n) => fresh[n] ?? kept[n]).map((n) => `<!-- bench:${n} -->\n${(fresh[n] ?? kept[n]).trimEnd()}\n<!-- /bench:${n} -->`);
   const head = [
     '# Benchmarks',
@@ -153,8 +155,9 @@ function writeBenchmarks(fresh, m) {
     '(interleaved, so drift in machine load hits both alike); ratio = ours / baseline.',
     'MB/s means 10^6 bytes per second. Peak RSS is VmHWM from /proc/PID/status. Figures are noisy on a shared machine: read the ratios.',
     '',
-    `Last run: ${m.date}; ${m.cores} cores (${m.cpu}), ${m.memGb} GB RAM, ${m.os}, node ${m.node}.`,
+    `Last written ${m.date} by a run of: ${Object.keys(fresh).join(', ')}; ${m.cores} cores (${m.cpu}), ${m.memGb} GB RAM, ${m.os}, node ${m.node}; load average (1/5/15 min) ${m.load} at the start, ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end.`,
     '',
+    ...(notes ? [notes, ''] : []),
   ];
   writeFileSync(file, head.join('\n') + '\n' + body.join('\n\n') + '\n');
 }

@@ -33,8 +33,11 @@ async function streamLevel(env, k) {
     Array.from({ length: k }, () => run(NODE, [BIN, 'exec', 's', '--', 'head', '-c', String(each), '/dev/zero'], { env, keepStdout: false, timeoutMs: 300_000 })),
   );
   const ms = performance.now() - t0;
-  const ok = results.filter((r) => r.code === 0 && r.stdoutBytes === each).length;
-  return { ms, ok, bytes: each * k };
+  const good = (r) => r.code === 0 && r.stdoutBytes === each;
+  const ok = results.filter(good).length;
+  const bad = results.find((r) => !good(r));
+  const why = bad && `exit ${bad.code ?? bad.signal}, ${bad.stdoutBytes} of ${each} bytes, ${JSON.stringify(bad.stderr.trim().slice(-200))}`;
+  return { ms, ok, bytes: each * k, why };
 }
 
 async function listTimes(env, runs = 5) {
@@ -53,13 +56,14 @@ async function listTimes(env, runs = 5) {
   return { plain: median(plain), json: median(json), count };
 }
 
-async function execTable(ctx, engine) {
+async function execTable(ctx, engine, notes) {
   await engine.createSprite('s');
   const rows = [];
   for (const k of LEVELS) {
     ctx.log(`${k} concurrent sessions`);
     const lat = await execLevel(engine.env, k);
     const stream = await streamLevel(engine.env, k);
+    if (stream.why) notes.push(`K=${k}: ${k - stream.ok} of ${k} streams not exact; first: ${stream.why}`);
     rows.push([
       String(k),
       fmt.ms(median(lat.latencies)),
@@ -107,7 +111,7 @@ export default {
     const part = async (name, fn) => {
       const engine = await ctx.startEngine();
       try {
-        tables.push(await fn(ctx, engine));
+        tables.push(await fn(ctx, engine, notes));
       } catch (err) {
         const why = `${String(err.message ?? err).split('\n')[0]}${engine.death() ? `; ${engine.death()}` : ''}`;
         ctx.log(`${name} failed: ${why}`);

@@ -40,9 +40,11 @@ export abstract class SpritesCommand extends Command {
     if (plan.kind === 'remote') return remoteTarget(plan);
     const { ensureEngine } = await import('../lib/local.js');
     const { state, started } = await ensureEngine(paths());
-    if (started || (plan.implicit && process.stderr.isTTY)) {
+    // Said once, when this command starts the engine: repeating it on every command would only
+    // add noise to stderr (`sprites auth status` and `sprites local status` say it on demand).
+    if (started) {
       const why = plan.implicit ? ' (no token set; set SPRITES_TOKEN to use the hosted API)' : '';
-      process.stderr.write(`${started ? 'Started' : 'Using'} the local engine at ${state.url}${why}\n`);
+      process.stderr.write(`Started the local engine at ${state.url}${why}\n`);
     }
     return { baseUrl: state.url, token: state.token, tokenSource: 'local engine state file', isLocal: true };
   }

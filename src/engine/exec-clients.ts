@@ -8,7 +8,7 @@ import type { PortMessage, SessionInfoMessage } from '../protocol/messages.js';
 import { parseClientControl } from '../protocol/messages.js';
 import { StreamId, decodeFrame, encodeFrame } from '../protocol/frames.js';
 
-/** The server pings; a client silent this long (no pong, no message) is dropped. */
+/** The server pings; a client silent this long (no pong, no ping, no message) is dropped. */
 const PING_INTERVAL_MS = 15_000;
 const DEAD_AFTER_MS = 45_000;
 /** Largest payload of one frame in an HTTP exec response. */
@@ -93,6 +93,9 @@ export function attachWebSocket(ws: WebSocket, session: Session, options: { repl
     else if (frame.kind === 'stdinEof') session.endStdin();
   };
   ws.on('pong', () => (lastSeen = Date.now()));
+  // A client whose local reader is slow stops reading (our pings and data wait in TCP) but keeps
+  // pinging us: its pings prove it is alive.
+  ws.on('ping', () => (lastSeen = Date.now()));
   const ping = setInterval(() => {
     if (Date.now() - lastSeen > DEAD_AFTER_MS) ws.terminate();
     else ws.ping();

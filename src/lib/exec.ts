@@ -7,6 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import { ApiClient, ConnectionError, apiErrorFrom, apiPath } from './api.js';
 import { UsageError } from './errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
+import { headerLookup } from './transport.js';
+import { openWebSocket } from './ws.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
 /** Keepalive (§2): ping this often; a peer silent for three intervals (45 s) is dead. */
@@ -153,7 +155,7 @@ export class ExecSession {
     const budgetMs = this.api.timeoutMs();
     this.api.trace(`--> WS ${url}`);
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: this.api.headers(), perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
+      const ws = openWebSocket(this.api, url, { maxPayload: MAX_MESSAGE_BYTES });
       this.ws = ws;
       let opened = false;
       let settled = false;
@@ -178,10 +180,8 @@ export class ExecSession {
         const chunks: Buffer[] = [];
         let size = 0;
         const done = () => {
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
           this.api.trace(`<-- ${res.statusCode} WS ${url}`);
-          refuse(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BODY_BYTES).toString('utf8'), headers, 'GET', url));
+          refuse(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BODY_BYTES).toString('utf8'), headerLookup(res.headers), 'GET', url));
         };
         res.on('data', (c: Buffer) => {
           chunks.push(c);
@@ -257,13 +257,15 @@ export class ExecSession {
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.lastSeen = Date.now()));
     this.keepalive = setInterval(() => {
-      if (this.outputPaused) return;
+      // While our reader is slow we read nothing, pongs included, so silence proves nothing then.
       const deadAfterMs = DEAD_AFTER_INTERVALS * this.pingMs;
-      if (Date.now() - this.lastSeen > deadAfterMs) {
+      if (!this.outputPaused && Date.now() - this.lastSeen > deadAfterMs) {
         ws.terminate();
         this.fail(`no answer from sprite ${this.sprite} for ${deadAfterMs / 1000}s; connection presumed dead`);
         return;
       }
+      // Ping even while paused: the server counts our pings as a sign of life, so a reader that
+      // stalls for minutes (`| less`) does not get its session dropped.
       ws.ping();
     }, this.pingMs);
     if (this.req.tty && this.req.cols && this.req.rows) this.resize(this.req.cols, this.req.rows);

@@ -7,6 +7,7 @@ import WebSocket, { type RawData } from 'ws';
 import { ApiClient, apiErrorFrom, apiPath, ConnectionError } from './api.js';
 import { OperationError } from './errors.js';
 import { findPortHolder } from './port-holder.js';
+import { openWebSocket } from './ws.js';
 import type { PortMapping } from './port-mapping.js';
 import {
   PROXY_CLOSE_GOING_AWAY,
@@ -79,9 +80,6 @@ function describeClose(code: number, reason: string, target: string): string {
   return `${target}: the proxy closed the tunnel (close ${code})`;
 }
 
-function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
 
 /** One TCP connection through one WebSocket. */
 export class Tunnel {
@@ -107,15 +105,7 @@ export class Tunnel {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const url = api.wsUrl(apiPath('sprites', sprite, 'proxy'));
     api.trace(`--> WS ${url} (${this.label})`);
-    this.ws = new WebSocket(url, {
-      headers: api.headers(),
-      perMessageDeflate: false,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      // An all-zero mask: ws then neither copies nor XORs each frame, and the server skips the
-      // unmasking. Masking only protects browser-driven peers from cache poisoning by proxies;
-      // this CLI is not one, and the hosted API is reached over TLS.
-      generateMask: zeroMask,
-    });
+    this.ws = openWebSocket(api, url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
     this.timer = setTimeout(() => this.fail(new ProxyClosedError(`${this.label}: no answer from the proxy within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, 0)), HANDSHAKE_TIMEOUT_MS);
 
     this.ws.on('unexpected-response', (_req, res) => {

@@ -49,6 +49,14 @@ describe('sprites exec (piped)', () => {
     }
   });
 
+  it('round-trips 10 MiB through the local engine found by its state file (unmasked frames on loopback)', async () => {
+    const data = randomBytes(10 * 1024 * 1024);
+    const r = await runCli(['exec', S, '--', 'cat'], { env: engine.localEnv, input: data });
+    expect(r.code).toBe(0);
+    expect(r.stdoutBytes.byteLength).toBe(data.byteLength);
+    expect(sha(r.stdoutBytes)).toBe(sha(data));
+  });
+
   it('keeps stdout and stderr apart', async () => {
     const r = await exec(['--', 'sh', '-c', 'echo one; echo two >&2; echo three']);
     expect(r.stdout).toBe('one\nthree\n');

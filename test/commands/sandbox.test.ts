@@ -43,13 +43,17 @@ describe.skipIf(unavailable !== undefined)('sprites in the sandbox driver', () =
   });
 
   it('restores a file under /usr/local from a checkpoint', async () => {
-    expect((await sh('sbx-b', 'mkdir -p /usr/local/share/probe && echo one > /usr/local/share/probe/v')).code).toBe(0);
+    // Deleting a file of the host's root records a whiteout in the sprite's layer: it must stay deleted.
+    expect((await sh('sbx-b', 'mkdir -p /usr/local/share/probe && echo one > /usr/local/share/probe/v && rm /etc/debian_version')).code).toBe(0);
     const created = await cli(['checkpoint', 'create', 'sbx-b', '--json']);
     expect(created.code).toBe(0);
     const id = /Checkpoint (v\d+) created/.exec(created.stdout)![1]!;
-    expect((await sh('sbx-b', 'echo two > /usr/local/share/probe/v; touch /usr/local/share/probe/extra')).code).toBe(0);
+    expect((await sh('sbx-b', 'echo two > /usr/local/share/probe/v; touch /usr/local/share/probe/extra; echo back > /etc/debian_version')).code).toBe(0);
     expect((await cli(['checkpoint', 'restore', 'sbx-b', id, '--force'])).code).toBe(0);
-    expect(await sh('sbx-b', 'cat /usr/local/share/probe/v; ls /usr/local/share/probe')).toMatchObject({ code: 0, stdout: 'one\nv\n' });
+    expect(await sh('sbx-b', 'cat /usr/local/share/probe/v; ls /usr/local/share/probe; test -e /etc/debian_version || echo deleted')).toMatchObject({
+      code: 0,
+      stdout: 'one\nv\ndeleted\n',
+    });
   });
 
   it('reports a missing program like the host driver does', async () => {

@@ -2,7 +2,7 @@
 // with an overlay root whose writable layer is the sprite's disk. One holder process per sprite
 // owns the namespaces; every command enters them with nsenter; a net agent inside the sprite's
 // network namespace carries the engine's dials to the sprite's localhost.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Duplex } from 'node:stream';
@@ -86,7 +86,7 @@ export class SandboxDriver implements SpriteDriver {
       { upper: this.options.store.fsDirOf(sprite), work: join(dir, 'work'), mountPoint: join(dir, 'root') },
       this.options.hidden,
     );
-    this.runDir ??= mkdtempSync(join(tmpdir(), 'sprites-sandbox-'));
+    this.runDir ??= makeRunDir();
     const n = this.nextSocket++;
     const egressSocket = join(this.runDir, `${n}.egress.sock`);
     const egress = new Egress({
@@ -235,5 +235,23 @@ function signalQuietly(target: number, signal: NodeJS.Signals): void {
     process.kill(target, signal);
   } catch {
     // Already gone.
+  }
+}
+
+/** A run directory named after this engine; those of engines that died without cleaning up go. */
+function makeRunDir(): string {
+  for (const name of readdirSync(tmpdir())) {
+    const owner = /^sprites-sandbox-(\d+)-/.exec(name);
+    if (owner && !pidAlive(Number(owner[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(tmpdir(), `sprites-sandbox-${process.pid}-`));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,0 +1,39 @@
+// Every client WebSocket the CLI opens (exec, attach, proxy, port forwarding) is created here.
+import { isIP } from 'node:net';
+import WebSocket, { type ClientOptions } from 'ws';
+import type { ApiClient, ApiTarget } from './api.js';
+
+/**
+ * Whether frames to this URL may go unmasked (a zero mask). Masking (RFC 6455 §10.3) protects
+ * browser-hosted scripts against poisoning intermediaries' caches; a CLI talking to the local engine
+ * over loopback has no intermediary, and with a zero mask `ws` skips the per-byte masking work on
+ * both ends (about half the CPU of a bulk upload: docs/notes/perf.md). Anything else is masked.
+ */
+export function maskingUnneeded(target: ApiTarget, url: string): boolean {
+  if (!target.isLocal) return false;
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || /^::ffff:127\./i.test(host);
+  return false;
+}
+
+const zeroMask = (mask: Buffer): void => {
+  mask.fill(0);
+};
+
+/** A client WebSocket to the API: its headers, no compression, and no masking where that is safe. */
+export function openWebSocket(api: ApiClient, url: string, options: ClientOptions = {}): WebSocket {
+  return new WebSocket(url, {
+    ...options,
+    headers: api.headers(),
+    perMessageDeflate: false,
+    ...(maskingUnneeded(api.target, url) ? { generateMask: zeroMask } : {}),
+  });
+}
