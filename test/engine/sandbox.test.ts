@@ -89,8 +89,12 @@ describe.skipIf(unavailable !== undefined)('sandbox driver', () => {
     await run('alpha', 'echo mine > /opt/alpha-only; echo t > /tmp/alpha-tmp');
     const sleeper = spawn('alpha', 'exec sleep 300');
     try {
-      // The same sprite shares one process space: a second command sees the first.
-      const seen = await run('alpha', 'ps -eo args');
+      // The same sprite shares one process space: a second command sees the first (once it has
+      // made its way through nsenter and the supervisor to the sleep itself).
+      let seen = await run('alpha', 'ps -eo args');
+      for (const deadline = Date.now() + 15_000; !seen.stdout.includes('sleep 300') && Date.now() < deadline; ) {
+        seen = await run('alpha', 'ps -eo args');
+      }
       expect(seen.stdout).toContain('sleep 300');
       const other = await run('beta', 'ps -eo args; ls /opt/alpha-only /tmp/alpha-tmp 2>&1; ls ' + JSON.stringify(join(dir, 'data')));
       expect(other.stdout).not.toContain('sleep 300');
