@@ -27,7 +27,7 @@ export default {
     }
     const engine = await ctx.engine();
     await engine.createSprite('s');
-    const env = engine.env;
+    const env = { ...engine.env, SPRITES_SDK_API_URL: engine.url, SPRITES_TOKEN: engine.token };
     const sdk = (args) => [NODE24, [DRIVER, args[0], 's', ...args.slice(1)]];
     const ours = (args) => [NODE, [BIN, ...args]];
     const wc = ['wc', ['-c']];

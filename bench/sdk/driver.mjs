@@ -15,7 +15,8 @@ const sdkRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '.sdk');
 const { SpritesClient, proxyPort } = await import(createRequire(join(sdkRoot, 'package.json')).resolve('@fly/sprites'));
 
 const [mode, name, arg] = process.argv.slice(2);
-const client = new SpritesClient(process.env.SPRITES_TOKEN, { baseURL: process.env.SPRITES_API_URL });
+// SPRITES_SDK_API_URL: the engine's real URL (our CLI may be pointed at it with "local").
+const client = new SpritesClient(process.env.SPRITES_TOKEN, { baseURL: process.env.SPRITES_SDK_API_URL ?? process.env.SPRITES_API_URL });
 const sprite = client.sprite(name);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const fail = (msg) => {

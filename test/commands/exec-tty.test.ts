@@ -37,7 +37,9 @@ describe('sprites exec at a terminal', () => {
       clearInterval(ask);
     }
     // The words waited for are split in the source, so the terminal's echo of it cannot match.
-    run.write(`python3 -c 'import signal,sys,time; signal.signal(signal.SIGINT, lambda *a: (print("got-" + "interrupt"), sys.exit(0))); print("sle" + "eping", flush=True); time.sleep(30)'\r`);
+    // The handler writes with os.write and leaves with os._exit: print() in a signal handler can
+    // raise "reentrant call" when a second signal lands while it runs.
+    run.write(`python3 -c 'import os,signal,time; signal.signal(signal.SIGINT, lambda *a: (os.write(1, b"got-" b"interrupt\\n"), os._exit(0))); print("sle" + "eping", flush=True); time.sleep(30)'\r`);
     await run.waitFor('sleeping');
     run.write('\x03');
     await run.waitFor('got-interrupt');
