@@ -2,7 +2,7 @@
 // `sprites local status` reports it.
 import type { SpriteDriver } from './driver.js';
 import type { SpriteStore } from './store.js';
-import { HostDriver } from './drivers/host.js';
+import { HostDriver, hostLedgerDir } from './drivers/host.js';
 import { SandboxDriver } from './drivers/sandbox.js';
 import { sandboxUnavailable } from './sandbox/probe.js';
 import { PolicyStore } from './policy.js';
@@ -47,11 +47,11 @@ export function hostIsolation(requested: IsolationMode = 'host', reason?: string
  * says why. `hidden` are host directories sprites must not see (the engine's data and state).
  */
 export async function chooseDriver(mode: IsolationMode, hidden: string[]): Promise<ChosenDriver> {
-  if (mode === 'host') return { info: hostIsolation(mode), create: () => new HostDriver() };
+  if (mode === 'host') return { info: hostIsolation(mode), create: (store) => new HostDriver({ ledgerDir: hostLedgerDir(store) }) };
   const reason = await sandboxUnavailable();
   if (reason !== undefined) {
     if (mode === 'sandbox') throw new IsolationError(`--isolation sandbox is not possible here: ${reason}; use --isolation host or auto`);
-    return { info: hostIsolation(mode, reason), create: () => new HostDriver() };
+    return { info: hostIsolation(mode, reason), create: (store) => new HostDriver({ ledgerDir: hostLedgerDir(store) }) };
   }
   const memory = await MemoryLimits.open();
   const limits = typeof memory === 'string' ? undefined : memory;

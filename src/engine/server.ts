@@ -9,7 +9,7 @@ import { Router } from './router.js';
 import { SpriteStore, StoreError } from './store.js';
 import { installFeatures } from './features.js';
 import type { SpriteDriver } from './driver.js';
-import { HostDriver } from './drivers/host.js';
+import { HostDriver, hostLedgerDir } from './drivers/host.js';
 import { hostIsolation, type IsolationInfo } from './isolation.js';
 
 export interface EngineOptions {
@@ -37,7 +37,7 @@ export class Engine {
 
   constructor(readonly options: EngineOptions) {
     this.store = new SpriteStore(options.dataDir);
-    const driver = options.driver ?? new HostDriver();
+    const driver = options.driver ?? ((store: SpriteStore) => new HostDriver({ ledgerDir: hostLedgerDir(store) }));
     this.driver = typeof driver === 'function' ? driver(this.store) : driver;
     this.isolation = options.isolation ?? hostIsolation();
     // Closers run in reverse: the sprites are released after every feature has shut down.

@@ -4,15 +4,30 @@ import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { SpawnError, type ListeningPort, type SpawnDefaults, type SpawnRequest, type SpriteDriver, type SpriteProcess } from '../driver.js';
 import { spawnPipes, spawnPty, failedProcess, resolveProgram } from './host-process.js';
 import { listeningPortsOf } from './proc-net.js';
+import { ProcessLedger } from './ledger.js';
 
 /** Where commands see their home on a real sprite; the host driver maps it onto the host directory. */
 export const SPRITE_HOME = '/home/sprite';
 
+export interface HostDriverOptions {
+  /** Where to record the process groups it starts (see ledger.ts); none: nothing is recorded. */
+  ledgerDir?: string;
+}
+
 export class HostDriver implements SpriteDriver {
   readonly name = 'host' as const;
+  private readonly ledger: ProcessLedger | undefined;
+
+  constructor(options: HostDriverOptions = {}) {
+    if (options.ledgerDir) {
+      this.ledger = new ProcessLedger(options.ledgerDir);
+      this.ledger.reapLeftovers();
+    }
+  }
 
   async prepare(): Promise<void> {}
 
@@ -46,7 +61,13 @@ export class HostDriver implements SpriteDriver {
     const program = resolveProgram(req.argv[0] ?? '', env.PATH ?? '', cwd);
     if (!program.ok) return failedProcess(req.tty, program.message, program.code);
     const spec = { file: program.path, argv: req.argv, env, cwd, cols: req.cols, rows: req.rows };
-    return req.tty ? spawnPty(spec) : spawnPipes(spec);
+    const proc = req.tty ? spawnPty(spec) : spawnPipes(spec);
+    const ledger = this.ledger;
+    if (ledger && proc.pid > 0) {
+      ledger.record(proc.pid);
+      proc.onExit(() => ledger.forget(proc.pid));
+    }
+    return proc;
   }
 
   dial(_sprite: string, host: string, port: number): Promise<Duplex> {
@@ -66,6 +87,11 @@ export class HostDriver implements SpriteDriver {
   }
 
   async release(): Promise<void> {}
+}
+
+/** The host driver's process ledger for an engine's data dir. */
+export function hostLedgerDir(store: { dataDir: string }): string {
+  return join(store.dataDir, 'run', 'host-processes');
 }
 
 function mapHome(path: string, hostHome: string): string {
