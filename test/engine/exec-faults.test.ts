@@ -89,14 +89,16 @@ async function execMany(e: TestEngine, count: number, concurrency: number): Prom
 
 describe('engine faults around exec', () => {
   it('a client that disconnects mid-exec: its processes are gone after max_run_after_disconnect, no zombies left', async () => {
-    const marker = ['sleep', '31337'];
-    const child = ['sleep', '31338'];
+    // Sleep lengths of their own, so no other run's processes can be mistaken for these.
+    const base = 30_000 + 2 * Math.floor(Math.random() * 15_000);
+    const marker = ['sleep', String(base)];
+    const child = ['sleep', String(base + 1)];
     const ex = await openExec(
       engine,
       execUrl(engine, 'faults', [
         ['cmd', 'sh'],
         ['cmd', '-c'],
-        ['cmd', 'sleep 31338 & echo ready; sleep 31337'],
+        ['cmd', `sleep ${base + 1} & echo ready; sleep ${base}`],
         ['path', 'sh'],
         ['max_run_after_disconnect', '1s'],
       ]),
@@ -137,7 +139,9 @@ describe('engine faults around exec', () => {
   it('the engine killed with SIGKILL during an exec: the CLI exits 255, the sprite survives, the engine starts cleanly', async () => {
     const write = await shortExecCli(engine, ['sh', '-c', 'echo kept > survivor.txt && echo written']);
     expect(write.stdout).toBe('written\n');
-    const cli = spawn(process.execPath, [BIN, 'exec', 'faults', '--', 'sh', '-c', 'echo started; sleep 31339'], { env: engine.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A sleep length of its own, so no other run's process can be mistaken for this one.
+    const marker = String(30_000 + Math.floor(Math.random() * 30_000));
+    const cli = spawn(process.execPath, [BIN, 'exec', 'faults', '--', 'sh', '-c', `echo started; sleep ${marker}`], { env: engine.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     cli.stdout.on('data', (c: Buffer) => (stdout += c));
@@ -158,7 +162,7 @@ describe('engine faults around exec', () => {
     expect(read).toEqual({ code: 0, stdout: 'kept\n' });
     // Nothing the killed engine ran is left: under the sandbox driver the sprite's processes die
     // with their engine; the host driver's next engine kills the process groups it had recorded.
-    await eventually(async () => (pidsRunning(['sleep', '31339']).length === 0 ? true : undefined), 'the orphaned command to be gone', 20_000);
+    await eventually(async () => (pidsRunning(['sleep', marker]).length === 0 ? true : undefined), 'the orphaned command to be gone', 20_000);
   }, 60_000);
 });
 
