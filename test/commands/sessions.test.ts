@@ -191,6 +191,70 @@ describe('attach at a terminal', () => {
   });
 });
 
+describe('attach to an older server', () => {
+  it('falls back to exec?id= when the path form answers 404', async () => {
+    // A session that waits for a line on its terminal, then prints and ends with its own code.
+    const id = await detachedReady('sh', '-c', "'read line; echo legacy-$line; exit 4'");
+    const legacy = await startLegacyServer(new URL(engine.url).port, id);
+    try {
+      const r = await runCli(['attach', S, id], {
+        env: { ...engine.env, SPRITES_API_URL: `http://127.0.0.1:${legacy.port}` },
+        input: 'ok\n',
+      });
+      expect(legacy.refused).toBe(1);
+      expect(legacy.queryAttaches).toBe(1);
+      expect(r.stdout).toContain('legacy-ok');
+      expect(r.code).toBe(4);
+    } finally {
+      legacy.close();
+    }
+  });
+});
+
+/**
+ * A server that only knows the legacy attach form: the path form `/exec/ID` answers 404, every
+ * other request (including `/exec?id=ID`) is relayed to the engine as it is.
+ */
+async function startLegacyServer(targetPort: string, id: string): Promise<{ port: number; refused: number; queryAttaches: number; close(): void }> {
+  const sockets = new Set<Socket>();
+  const state = { refused: 0, queryAttaches: 0 };
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    client.once('data', (first: Buffer) => {
+      const line = first.toString('latin1').split('\r\n', 1)[0]!;
+      if (line.startsWith(`GET /v1/sprites/${S}/exec/${id}`)) {
+        state.refused++;
+        const body = JSON.stringify({ error: 'not_found', message: 'Not Found' });
+        client.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+        return;
+      }
+      if (line.includes(`/exec?`) && line.includes(`id=${id}`)) state.queryAttaches++;
+      const upstream = connect(Number(targetPort), '127.0.0.1');
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      upstream.write(first);
+      client.pipe(upstream).pipe(client);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as { port: number }).port,
+    get refused() {
+      return state.refused;
+    },
+    get queryAttaches() {
+      return state.queryAttaches;
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
 /** A TCP relay to the engine whose live connections can be cut. */
 async function startRelay(targetPort: string): Promise<{ port: number; cut(): void; close(): void }> {
   const sockets = new Set<Socket>();
