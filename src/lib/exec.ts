@@ -402,7 +402,8 @@ export class ExecSession {
 }
 
 /** Resolve once everything written to the stream so far has been handed to the OS. */
-function flush(stream: Writable): Promise<void> {
+/** Resolves once everything written to the stream so far has been handed to the OS. */
+export function flush(stream: Writable): Promise<void> {
   if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

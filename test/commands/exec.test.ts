@@ -107,6 +107,15 @@ describe('sprites exec (piped)', () => {
     expect(r.code).toBe(124);
   });
 
+  it('--http round-trips 10 MiB of random bytes exactly (frames are read chunk by chunk)', async () => {
+    const data = randomBytes(10 * 1024 * 1024);
+    const r = await exec(['--http', '--', 'cat'], data);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdoutBytes.byteLength).toBe(data.byteLength);
+    expect(sha(r.stdoutBytes)).toBe(sha(data));
+  });
+
   it('--http gives the same output and exit code as the WebSocket path', async () => {
     const args = ['--', 'sh', '-c', 'cat; echo to-err >&2; exit 6'];
     const ws = await exec(args, 'input\n');
