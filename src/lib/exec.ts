@@ -4,11 +4,10 @@
 import WebSocket from 'ws';
 import type { Readable, Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { ApiClient, ConnectionError, apiErrorFrom, apiPath } from './api.js';
+import { ApiClient, ConnectionError, apiPath } from './api.js';
 import { UsageError } from './errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
-import { headerLookup } from './transport.js';
-import { openWebSocket } from './ws.js';
+import { openWebSocket, refusalError } from './ws.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
 /** Keepalive (§2): ping this often; a peer silent for three intervals (45 s) is dead. */
@@ -17,7 +16,6 @@ const DEAD_AFTER_INTERVALS = 3;
 /** Largest WebSocket message accepted (output frames are a few KiB; control messages less). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** A refused upgrade's body is only shown, so only its start is read. */
-const MAX_REFUSAL_BODY_BYTES = 64 * 1024;
 /** Stdin queued on the socket above which we stop reading stdin, and below which we read again. */
 const STDIN_HIGH_WATER = 1024 * 1024;
 const STDIN_LOW_WATER = 256 * 1024;
@@ -177,19 +175,10 @@ export class ExecSession {
         this.capabilities = (Array.isArray(caps) ? caps.join(',') : (caps ?? '')).split(',').map((c) => c.trim()).filter(Boolean);
       });
       ws.once('unexpected-response', (_req, res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const done = () => {
+        void refusalError(res, url).then((err) => {
           this.api.trace(`<-- ${res.statusCode} WS ${url}`);
-          refuse(apiErrorFrom(res.statusCode ?? 500, Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BODY_BYTES).toString('utf8'), headerLookup(res.headers), 'GET', url));
-        };
-        res.on('data', (c: Buffer) => {
-          chunks.push(c);
-          size += c.byteLength;
-          if (size >= MAX_REFUSAL_BODY_BYTES) done();
+          refuse(err);
         });
-        res.on('error', done);
-        res.on('end', done);
       });
       ws.once('open', () => {
         opened = true;

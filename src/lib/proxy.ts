@@ -4,10 +4,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
-import { ApiClient, apiErrorFrom, apiPath, ConnectionError } from './api.js';
+import { ApiClient, apiPath, ConnectionError } from './api.js';
 import { OperationError } from './errors.js';
 import { findPortHolder } from './port-holder.js';
-import { openWebSocket } from './ws.js';
+import { openWebSocket, refusalError } from './ws.js';
 import type { PortMapping } from './port-mapping.js';
 import {
   PROXY_CLOSE_GOING_AWAY,
@@ -109,12 +109,7 @@ export class Tunnel {
     this.timer = setTimeout(() => this.fail(new ProxyClosedError(`${this.label}: no answer from the proxy within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, 0)), HANDSHAKE_TIMEOUT_MS);
 
     this.ws.on('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', () => {});
-      res.on('end', () => {
-        this.fail(apiErrorFrom(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), undefined, 'GET', url));
-      });
+      void refusalError(res, url).then((err) => this.fail(err));
     });
     this.ws.on('open', () => {
       const init: ProxyInit = { host: target.host || 'localhost', port: target.port };

@@ -1,7 +1,9 @@
 // Every client WebSocket the CLI opens (exec, attach, proxy, port forwarding) is created here.
 import { isIP } from 'node:net';
 import WebSocket, { type ClientOptions } from 'ws';
-import type { ApiClient, ApiTarget } from './api.js';
+import type { IncomingMessage } from 'node:http';
+import { apiErrorFrom, type ApiClient, type ApiError, type ApiTarget } from './api.js';
+import { headerLookup } from './transport.js';
 
 /**
  * Whether frames to this URL may go unmasked (a zero mask). Masking (RFC 6455 §10.3) protects
@@ -35,5 +37,32 @@ export function openWebSocket(api: ApiClient, url: string, options: ClientOption
     headers: api.headers(),
     perMessageDeflate: false,
     ...(maskingUnneeded(api.target, url) ? { generateMask: zeroMask } : {}),
+  });
+}
+
+/** Refusal bodies are read up to this many bytes: a hostile server must not fill our memory. */
+export const MAX_REFUSAL_BODY_BYTES = 64 * 1024;
+
+/** The ApiError for a refused upgrade (`unexpected-response`), from a bounded read of its body. */
+export function refusalError(res: IncomingMessage, url: string): Promise<ApiError> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      res.destroy();
+      const body = Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BODY_BYTES).toString('utf8');
+      resolve(apiErrorFrom(res.statusCode ?? 500, body, headerLookup(res.headers), 'GET', url));
+    };
+    res.on('data', (c: Buffer) => {
+      chunks.push(c);
+      size += c.byteLength;
+      if (size >= MAX_REFUSAL_BODY_BYTES) finish();
+    });
+    res.on('error', finish);
+    res.on('end', finish);
+    res.on('close', finish);
   });
 }
