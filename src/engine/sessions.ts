@@ -2,7 +2,7 @@
 // detach from. A session keeps a scrollback ring, runs on after its clients leave (TTY: forever by
 // default; non-TTY: max_run_after_disconnect, 10 s by default), and is reaped a while after it exits
 // so that a late attach can still read the exit code.
-import type { SpriteDriver, SpriteProcess, ListeningPort } from './driver.js';
+import type { SpriteDriver, SpriteProcess, ListeningPort, SpawnRequest } from './driver.js';
 import type { SpriteStore } from './store.js';
 import type { SessionSummary, PortMessage, KillEvent } from '../protocol/messages.js';
 import { Scrollback, type OutputChunk } from './scrollback.js';
@@ -29,15 +29,7 @@ export interface SessionClient {
   pending(): number;
 }
 
-export interface StartRequest {
-  sprite: string;
-  argv: string[];
-  env: Record<string, string>;
-  cwd: string;
-  tty: boolean;
-  cols: number;
-  rows: number;
-  hostHome: string;
+export interface StartRequest extends SpawnRequest {
   /** 0 = run on forever after the last client leaves. */
   maxRunAfterDisconnectMs: number;
 }

@@ -84,57 +84,44 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function getPrivileges(api: ApiClient, name: string): Promise<PrivilegesPolicy> {
+type PolicyKind = 'privileges' | 'resources';
+
+/** GET a privileges/resources document; `{}` when the sprite has none. */
+async function getDocument<T>(api: ApiClient, name: string, kind: PolicyKind): Promise<T> {
   try {
-    return (await api.request<PrivilegesPolicy | undefined>('GET', apiPath('sprites', name, 'policy', 'privileges'))) ?? {};
+    return (await api.request<T | undefined>('GET', apiPath('sprites', name, 'policy', kind))) ?? ({} as T);
   } catch (err) {
     throw notFound(err, name);
   }
 }
 
-export async function setPrivileges(api: ApiClient, name: string, doc: PrivilegesPolicy): Promise<PrivilegesPolicy> {
-  const policy = checked('privileges policy', validatePrivilegesPolicy(doc));
+/** POST a document that has already been validated; returns it. */
+async function setDocument<T>(api: ApiClient, name: string, kind: PolicyKind, policy: T): Promise<T> {
   try {
-    await api.request<void>('POST', apiPath('sprites', name, 'policy', 'privileges'), { body: policy });
+    await api.request<void>('POST', apiPath('sprites', name, 'policy', kind), { body: policy });
   } catch (err) {
     throw notFound(err, name);
   }
   return policy;
 }
 
-export async function resetPrivileges(api: ApiClient, name: string): Promise<void> {
+async function resetDocument(api: ApiClient, name: string, kind: PolicyKind): Promise<void> {
   try {
-    await api.request<void>('DELETE', apiPath('sprites', name, 'policy', 'privileges'));
+    await api.request<void>('DELETE', apiPath('sprites', name, 'policy', kind));
   } catch (err) {
     throw notFound(err, name);
   }
 }
 
-export async function getResources(api: ApiClient, name: string): Promise<ResourcesPolicy> {
-  try {
-    return (await api.request<ResourcesPolicy | undefined>('GET', apiPath('sprites', name, 'policy', 'resources'))) ?? {};
-  } catch (err) {
-    throw notFound(err, name);
-  }
-}
+export const getPrivileges = (api: ApiClient, name: string) => getDocument<PrivilegesPolicy>(api, name, 'privileges');
+export const setPrivileges = (api: ApiClient, name: string, doc: PrivilegesPolicy) =>
+  setDocument(api, name, 'privileges', checked('privileges policy', validatePrivilegesPolicy(doc)));
+export const resetPrivileges = (api: ApiClient, name: string) => resetDocument(api, name, 'privileges');
 
-export async function setResources(api: ApiClient, name: string, doc: ResourcesPolicy): Promise<ResourcesPolicy> {
-  const policy = checked('resources policy', validateResourcesPolicy(doc));
-  try {
-    await api.request<void>('POST', apiPath('sprites', name, 'policy', 'resources'), { body: policy });
-  } catch (err) {
-    throw notFound(err, name);
-  }
-  return policy;
-}
-
-export async function resetResources(api: ApiClient, name: string): Promise<void> {
-  try {
-    await api.request<void>('DELETE', apiPath('sprites', name, 'policy', 'resources'));
-  } catch (err) {
-    throw notFound(err, name);
-  }
-}
+export const getResources = (api: ApiClient, name: string) => getDocument<ResourcesPolicy>(api, name, 'resources');
+export const setResources = (api: ApiClient, name: string, doc: ResourcesPolicy) =>
+  setDocument(api, name, 'resources', checked('resources policy', validateResourcesPolicy(doc)));
+export const resetResources = (api: ApiClient, name: string) => resetDocument(api, name, 'resources');
 
 /** Read the rule set, change it, write the whole document back (POST replaces it); the result. */
 export async function changeRules(api: ApiClient, name: string, change: (rules: NetworkRule[]) => NetworkRule[]): Promise<NetworkPolicy> {
