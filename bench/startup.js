@@ -1,8 +1,7 @@
 // Start-up: how long the CLI takes for commands that do almost nothing, against `node -e 0` and
-// the framework floor (`node -e "await import('@oclif/core')"`), all measured in the same run.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { NODE, BIN, ROOT, run, runOk, interleave, median, figure, skipped, hasCommand, isolatedHome } from './lib.js';
+// the framework floor (`node -e "await import('@oclif/core')"`, unbundled), all measured in the same run.
+// The CLI runs from its bundle (scripts/bundle.js).
+import { NODE, BIN, run, interleave, median, figure, skipped, hasCommand, isolatedHome } from './lib.js';
 
 const RUNS = 15;
 
@@ -27,11 +26,6 @@ export default {
       list: timed([BIN, 'list'], engine.env),
     };
     if (canExec) variants.exec = timed([BIN, 'exec', 's', '--', 'true'], engine.env);
-    // What bundling would save: the same CLI with @oclif/core bundled into one file (measure only).
-    const bundled = existsSync(join(ROOT, 'bench', '.sdk', 'node_modules', 'esbuild'))
-      ? (await runOk(NODE, [join(ROOT, 'bench', 'tools', 'bundle.js')])).stdout.trim()
-      : undefined;
-    if (bundled) variants['bundled --help'] = timed([bundled, '--help']);
     const s = await interleave(variants, { runs: RUNS, warmup: 2 });
     home.cleanup();
     const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)]));
@@ -47,11 +41,6 @@ export default {
         ? figure({ name: 'sprites exec s -- true', ours: m.exec, baseline: m['node -e 0'], baselineName: 'node -e 0', unit: 'ms', target: { max: 2.5 }, runs: RUNS })
         : skipped('sprites exec s -- true', 'not available yet (no exec command in this build)'),
     ];
-    figures.push(
-      bundled
-        ? figure({ name: 'sprites --help, @oclif/core bundled with esbuild', ours: m['bundled --help'], baseline: m['--help'], baselineName: 'sprites --help', unit: 'ms', runs: RUNS, note: 'experiment only: what bundling would save (bench/tools/bundle.js)' })
-        : skipped('sprites --help, bundled', 'esbuild not installed: run sh bench/sdk/setup.sh'),
-    );
     return { figures };
   },
 };

@@ -10,8 +10,9 @@ if (process.argv[2] === '--version' && !isWsl()) {
   const arch = process.arch === 'ia32' ? 'x86' : process.arch;
   process.stdout.write(`${name}/${version} ${process.platform}-${arch} node-${process.version}\n`);
 } else {
-  const { execute } = await import('@oclif/core');
-  await execute({ dir: import.meta.url });
+  // The bundled CLI (scripts/bundle.js): oclif and every command from dist/bundle.
+  const { main } = await import('../dist/bundle/cli/main.js');
+  await main();
 }
 
 function isWsl() {

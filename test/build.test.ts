@@ -24,6 +24,11 @@ function commandIds(dir: string, ext: string, base = dir): string[] {
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as { version: string; commands: Record<string, ManifestCommand> };
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+// What bin/run.js runs: the bundle's own manifest (scripts/bundle.js), with plugin-help's command.
+const bundled = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'oclif.manifest.json'), 'utf8')) as {
+  version: string;
+  commands: Record<string, ManifestCommand & { relativePath?: string[] }>;
+};
 
 describe('build output', () => {
   it('oclif.manifest.json lists exactly the commands under src/commands and dist/commands', () => {
@@ -32,6 +37,16 @@ describe('build output', () => {
     expect(Object.keys(manifest.commands).sort()).toEqual(fromSource);
     expect(commandIds(join(ROOT, 'dist', 'commands'), '.js')).toEqual(fromSource);
     expect(manifest.version).toBe(pkg.version);
+  });
+
+  it('the bundle runs every command from its own files, and help from the same oclif', () => {
+    const fromSource = commandIds(join(ROOT, 'src', 'commands'), '.ts');
+    expect(Object.keys(bundled.commands).sort()).toEqual([...fromSource, 'help'].sort());
+    expect(bundled.version).toBe(pkg.version);
+    for (const [id, cmd] of Object.entries(bundled.commands)) {
+      expect(cmd.relativePath, id).toEqual(['commands', ...id.split(':').slice(0, -1), `${id.split(':').at(-1)}.js`]);
+      expect(statSync(join(ROOT, 'dist', 'bundle', ...cmd.relativePath!)).isFile(), id).toBe(true);
+    }
   });
 
   it('every command has a description and at least one example', () => {

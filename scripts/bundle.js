@@ -1,0 +1,86 @@
+// The bundled CLI that bin/run.js runs: src/ with @oclif/core and the other dependencies, bundled
+// by esbuild into dist/bundle/ (ESM, code splitting). Loading the framework as one file instead of
+// ~160 CommonJS modules is most of the start-up saving (docs/notes/perf-startup.md).
+//
+// Layout (every file one directory below dist/bundle, as in dist/, so `new URL('../engine/cli.js',
+// import.meta.url)` in src/lib/local.ts finds the bundled engine from whichever chunk it lands in):
+//   cli/main.js        the entry bin/run.js imports (oclif's execute)
+//   commands/**.js     one entry per command, as oclif's `pattern` discovery and the manifest expect,
+//                      plus plugin-help's `help` command, so `sprites help` runs on the same oclif
+//   hooks/*.js         oclif hooks
+//   engine/cli.js      the detached engine process (src/lib/local.ts spawns it)
+//   chunks/*.js        code shared between entries, and every dynamic import() (the engine, ora,
+//                      cli-table3, chalk, conf, ws…) as chunks loaded only when used
+//   package.json       oclif's root for the bundle: package.json's oclif section pointing at the
+//                      files above, without plugins (help is bundled)
+//   oclif.manifest.json
+import { readdirSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+
+/** Bundle `root`/src into `root`/dist/bundle. Returns the bundle's directory. */
+export async function bundle(root) {
+  const esbuild = createRequire(join(root, 'package.json'))('esbuild');
+  const out = join(root, 'dist', 'bundle');
+  const entries = [
+    { in: join(root, 'src', 'cli', 'main.ts'), out: 'cli/main' },
+    { in: join(root, 'src', 'engine', 'cli.ts'), out: 'engine/cli' },
+    { in: join(root, 'src', 'hooks', 'command-not-found.ts'), out: 'hooks/command-not-found' },
+    // Not through the package's name: its exports map hides the file.
+    { in: join(root, 'node_modules', '@oclif', 'plugin-help', 'lib', 'commands', 'help.js'), out: 'commands/help' },
+    ...sources(join(root, 'src', 'commands')).map((file) => ({
+      in: file,
+      out: join('commands', relative(join(root, 'src', 'commands'), file).replace(/\.ts$/, '')),
+    })),
+  ];
+  await esbuild.build({
+    entryPoints: entries,
+    outdir: out,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // No minification and no keepNames: src/engine/sandbox/net-agent.ts runs a function's own
+    // source (`agentMain.toString()`) in another process, which must not call esbuild helpers
+    // such as keepNames' __name(); unminified code also keeps stack traces readable.
+    minify: false,
+    legalComments: 'inline',
+    logLevel: 'warning',
+    // Native (the PTY library) or optional native speed-ups of ws: resolved at run time, from
+    // node_modules, only when used (ws falls back to JS when they are missing).
+    // TypeScript compilers oclif loads only for .ts sources in development (bin/dev.js).
+    external: ['@lydell/node-pty', 'bufferutil', 'utf-8-validate', 'typescript', 'ts-node', 'tsx'],
+    // CommonJS dependencies (oclif, ws…) call require() for Node built-ins; an ES module has none.
+    banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
+  });
+  writeRootPackage(root, out);
+  return out;
+}
+
+/** dist/bundle/package.json: the project's, with oclif's paths pointing into the bundle. */
+function writeRootPackage(root, out) {
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const oclif = { ...pjson.oclif, commands: './commands', plugins: [] };
+  const inBundle = (target) => {
+    if (typeof target !== 'string' || !target.startsWith('./dist/')) throw new Error(`bundle: hook target ${JSON.stringify(target)} is not a ./dist/ path`);
+    return target.replace(/^\.\/dist\//, './');
+  };
+  oclif.hooks = Object.fromEntries(
+    Object.entries(pjson.oclif.hooks ?? {}).map(([event, target]) => [event, Array.isArray(target) ? target.map(inBundle) : inBundle(target)]),
+  );
+  // `files` only because `oclif manifest` insists on one.
+  const bundled = { name: pjson.name, version: pjson.version, description: pjson.description, type: 'module', private: true, files: ['.'], oclif };
+  writeFileSync(join(out, 'package.json'), JSON.stringify(bundled, null, 2) + '\n');
+}
+
+function sources(dir) {
+  const files = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) files.push(...sources(path));
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) files.push(path);
+  }
+  return files;
+}
