@@ -47,10 +47,6 @@ interface Running {
 
 const PROXY = `http://127.0.0.1:${EGRESS_PORT}`;
 
-/** Write our pid to the cgroup's procs file, then exec the rest; perl leaves the environment as it is. */
-const JOIN_CGROUP =
-  'open(my $f, ">", shift) or die "sprite: cannot join its memory cgroup: $!\\n"; print $f $$; close($f) or die "sprite: cannot join its memory cgroup: $!\\n"; exec { $ARGV[0] } @ARGV or die "sprite: $ARGV[0]: $!\\n"';
-
 export class SandboxDriver implements SpriteDriver {
   readonly name = 'sandbox' as const;
   private readonly running = new Map<string, Running>();
@@ -141,11 +137,9 @@ export class SandboxDriver implements SpriteDriver {
     if (!isDirectory(`/proc/${holder.pid}/root${req.cwd}`)) {
       throw new SpawnError(`working directory ${req.cwd} does not exist in sprite ${req.sprite}`);
     }
-    // The host-side process is nsenter: it runs in the host's root, and passes env on to the program.
-    let argv = enterArgv(holder.pid, req.cwd, req.argv, privileges);
-    // Join the sprite's memory cgroup first (same pid through both execs), so all it starts counts.
-    const memory = this.options.memory;
-    if (memory) argv = ['/usr/bin/perl', '-e', JOIN_CGROUP, memory.procsFile(req.sprite), ...argv];
+    // The host-side process is the supervisor: it starts in the host's root, joins the sprite's
+    // memory cgroup (so all it starts counts), enters the sprite and passes env on to the program.
+    const argv = enterArgv(holder.pid, req.cwd, req.argv, { privileges, cgroupProcs: this.options.memory?.procsFile(req.sprite) });
     const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
     return reachingKill(req.tty ? spawnPty(spec) : spawnPipes(spec));
   }
