@@ -52,11 +52,45 @@ export async function bundle(root) {
     // node_modules, only when used (ws falls back to JS when they are missing).
     // TypeScript compilers oclif loads only for .ts sources in development (bin/dev.js).
     external: ['@lydell/node-pty', 'bufferutil', 'utf-8-validate', 'typescript', 'ts-node', 'tsx'],
+    plugins: [lazyOclifModules()],
     // CommonJS dependencies (oclif, ws…) call require() for Node built-ins; an ES module has none.
     banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
   });
   writeRootPackage(root, out);
   return out;
+}
+
+/**
+ * oclif requires some modules at load time that a run with a manifest never uses, or uses only
+ * for help: they load on first use instead. Its Node version check cannot run in a bundle (it
+ * reads its package.json through __dirname, which an ES module lacks, so it always threw and was
+ * skipped), but it loaded semver first: the call goes. A pattern that no longer matches after an
+ * oclif upgrade costs start-up time, not behaviour; the build says so.
+ */
+function lazyOclifModules() {
+  const lazy = ['tinyglobby', 'minimatch', 'lilconfig', 'ejs'];
+  const statement = new RegExp(`^const (\\w+) = (__importDefault\\()?require\\("(${lazy.join('|')})"\\)(\\))?;$`, 'gm');
+  let rewritten = 0;
+  return {
+    name: 'lazy-oclif-modules',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/ }, async ({ path }) => {
+        let text = readFileSync(path, 'utf8');
+        text = text.replace(statement, (_, name, wrap = '', mod, close = '') => {
+          rewritten++;
+          return `const ${name} = new Proxy({}, { get: (_, key) => ${wrap}require("${mod}")${close}[key] });`;
+        });
+        if (/[\\/]lib[\\/]index\.js$/.test(path) && /^checkNodeVersion\(\);$/m.test(text)) {
+          text = text.replace(/^checkNodeVersion\(\);$/m, '');
+          rewritten++;
+        }
+        return { contents: text, loader: 'js' };
+      });
+      build.onEnd(() => {
+        if (rewritten < 6) console.warn(`bundle: only ${rewritten} of 6 oclif start-up rewrites applied (has @oclif/core changed?)`);
+      });
+    },
+  };
 }
 
 /** dist/bundle/package.json: the project's, with oclif's paths pointing into the bundle. */

@@ -7,8 +7,7 @@ import type { ReadStream, WriteStream } from 'node:tty';
 import { ApiClient, ApiError, ConnectionError } from './api.js';
 import { UsageError } from './errors.js';
 import { ExecSession, TransportError, type ExecRequest, type ExecResult } from './exec.js';
-import { execOverHttp } from './exec-http.js';
-import { PortForwarder } from './port-forward.js';
+import type { PortForwarder } from './port-forward.js';
 import { RawModeGuard, terminalSize, watchResize } from './tty.js';
 import type { SignalName } from '../protocol/messages.js';
 
@@ -138,7 +137,8 @@ export async function runExec(api: ApiClient, sprite: string, options: RunExecOp
   try {
     if (options.http) return finish(await runHttp(api, sprite, req, io, options, cleanups));
     const forwardPorts = options.portForward ?? process.stdout.isTTY === true;
-    const forwarder = forwardPorts ? new PortForwarder(api, sprite, options.notice) : undefined;
+    // Loaded only when used, like the HTTP exec below: start-up is most of a short exec's time.
+    const forwarder: PortForwarder | undefined = forwardPorts ? new (await import('./port-forward.js')).PortForwarder(api, sprite, options.notice) : undefined;
     if (forwarder) cleanups.push(() => forwarder.closeAll());
     const session = new ExecSession(api, sprite, req, io, {
       onPort: (event) => {
@@ -229,6 +229,7 @@ async function runHttp(
     cleanups.push(() => clearTimeout(timer));
   }
   try {
+    const { execOverHttp } = await import('./exec-http.js');
     return await execOverHttp(api, sprite, req, io as Parameters<typeof execOverHttp>[3], controller.signal);
   } catch (err) {
     // Dropping the request disconnects the session; the engine stops it after max_run_after_disconnect.

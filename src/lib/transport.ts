@@ -1,9 +1,15 @@
 // One HTTP request on node:http/https, for ApiClient and the local-engine probes. Not fetch: in a
 // short-lived CLI process fetch (undici) costs ~100 ms — loading it, compiling its llhttp
 // WebAssembly parser, and waiting at exit for V8's Wasm tier-up (docs/notes/perf.md).
-import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
+
+/** node:https (and with it tls and crypto) loads only for an https URL: the local engine is http. */
+const loadBuiltin = createRequire(import.meta.url);
+function httpsRequest(url: string, options: RequestOptions): ClientRequest {
+  return (loadBuiltin('node:https') as typeof import('node:https')).request(url, options);
+}
 
 /** Case-insensitive header lookup, the part of WHATWG Headers that the client uses. */
 export interface HeaderLookup {

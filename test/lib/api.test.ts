@@ -1,5 +1,6 @@
 // The REST client against misbehaving servers: retries, timeouts, bounded reads, token redaction.
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
 import { ApiClient, ApiError, ConnectionError } from '../../src/lib/api.js';
 import { readEvents } from '../../src/lib/events.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay } from '../../src/lib/retry.js';
@@ -150,6 +151,23 @@ describe('ApiClient retries', () => {
 });
 
 describe('ApiClient against hostile servers', () => {
+  it('speaks TLS to an https URL (node:https loads on first use)', async () => {
+    const first: Buffer[] = [];
+    const tcp = createServer((socket) => {
+      socket.once('data', (chunk: Buffer) => {
+        first.push(chunk);
+        socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    servers.push({ close: () => new Promise<void>((resolve) => tcp.close(() => resolve())) });
+    const { port } = tcp.address() as AddressInfo;
+    const { api } = client(`https://127.0.0.1:${port}`, { retry: { maxAttempts: 1 } });
+    expect(await failure(api.request('GET', '/v1/sprites'))).toBeInstanceOf(ConnectionError);
+    // A TLS handshake record (content type 22), not a plain-text GET.
+    expect(first[0]?.[0]).toBe(0x16);
+  });
+
   it('a server that accepts the connection and never answers: a clear timeout, not retried', async () => {
     const s = await startSilentServer();
     servers.push(s);
