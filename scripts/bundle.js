@@ -46,6 +46,10 @@ export async function bundle(root) {
     // source (`agentMain.toString()`) in another process, which must not call esbuild helpers
     // such as keepNames' __name(); unminified code also keeps stack traces readable.
     minify: false,
+    // Maps for `node --enable-source-maps` (TypeScript lines in stack traces); without that flag
+    // Node never reads them, so they cost nothing at start-up.
+    sourcemap: 'linked',
+    sourcesContent: false,
     legalComments: 'inline',
     logLevel: 'warning',
     // Native (the PTY library) or optional native speed-ups of ws: resolved at run time, from

@@ -139,7 +139,7 @@ export class SandboxDriver implements SpriteDriver {
     }
     // The host-side process is the supervisor: it starts in the host's root, joins the sprite's
     // memory cgroup (so all it starts counts), enters the sprite and passes env on to the program.
-    const argv = enterArgv(holder.pid, req.cwd, req.argv, { privileges, cgroupProcs: this.options.memory?.procsFile(req.sprite) });
+    const argv = enterArgv(holder.pid, req.cwd, req.argv, { privileges, cgroupJoin: this.options.memory?.joinFile(req.sprite) });
     const spec = { file: argv[0]!, argv, env: req.env, cwd: '/', cols: req.cols, rows: req.rows };
     return reachingKill(req.tty ? spawnPty(spec) : spawnPipes(spec));
   }

@@ -26,7 +26,7 @@ my @argv = @rest;
 my $name = $argv[0];
 if ($cgroup ne '') {
   open(my $f, '>', $cgroup) or die "sprite: cannot join its memory cgroup: $!\\n";
-  print $f $$;
+  print $f 0;
   close($f) or die "sprite: cannot join its memory cgroup: $!\\n";
 }
 my @ns = ([ipc => 0x08000000], [uts => 0x04000000], [net => 0x40000000], [pid => 0x20000000], [mnt => 0x00020000]);
@@ -77,8 +77,8 @@ export function setnsSyscall(): number | undefined {
 export interface EnterOptions {
   /** A command prefix (e.g. setpriv …) that runs the program. */
   privileges?: string[];
-  /** The cgroup.procs file of the sprite's memory cgroup, joined first. */
-  cgroupProcs?: string;
+  /** The file of the sprite's memory cgroup that moves the writer of "0" into it, written first. */
+  cgroupJoin?: string;
 }
 
 export function enterArgv(holderPid: number, cwd: string, argv: string[], options: EnterOptions = {}): string[] {
@@ -93,7 +93,7 @@ export function enterArgv(holderPid: number, cwd: string, argv: string[], option
     '--',
     sys ? `${sys.setns},${sys.sigprocmask}` : '-1,-1',
     String(holderPid),
-    options.cgroupProcs ?? '',
+    options.cgroupJoin ?? '',
     cwd,
     String(privileges.length),
     ...privileges,

@@ -90,9 +90,19 @@ export class MemoryLimits {
     return join(this.root, sprite);
   }
 
-  /** The file a process writes its pid to in order to join the sprite's group. */
+  /** The group's member processes. */
   procsFile(sprite: string): string {
     return join(this.dir(sprite), 'cgroup.procs');
+  }
+
+  /**
+   * The file a single-threaded process writes "0" to in order to join the sprite's group. On v1
+   * that is `tasks`: moving the calling thread alone skips the kernel's global threadgroup lock,
+   * whose RCU grace period made every write to cgroup.procs take 5-20 ms (the supervisor that
+   * writes it is single-threaded, so the thread is the process). v2 has only cgroup.procs.
+   */
+  joinFile(sprite: string): string {
+    return join(this.dir(sprite), this.hierarchy.version === 1 ? 'tasks' : 'cgroup.procs');
   }
 
   /** Create or update the sprite's group; no limit means unlimited. */
