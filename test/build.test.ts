@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { Script } from 'node:vm';
 import { ROOT, runCli } from './helpers/cli.js';
+// @ts-expect-error: a plain JavaScript build script, without type declarations.
+import { wrapOclif } from '../scripts/bundle.js';
 
 interface ManifestCommand {
   id: string;
@@ -47,6 +50,12 @@ describe('build output', () => {
       expect(cmd.relativePath, id).toEqual(['commands', ...id.split(':').slice(0, -1), `${id.split(':').at(-1)}.js`]);
       expect(statSync(join(ROOT, 'dist', 'bundle', ...cmd.relativePath!)).isFile(), id).toBe(true);
     }
+  });
+
+  it('the bundled oclif comes with a V8 code cache this Node accepts', () => {
+    const file = join(ROOT, 'dist', 'bundle', 'oclif', 'core.cjs');
+    const script = new Script(wrapOclif(readFileSync(file, 'utf8')), { filename: file, cachedData: readFileSync(`${file}.cache`) });
+    expect(script.cachedDataRejected).toBe(false);
   });
 
   it('every command has a description and at least one example', () => {
