@@ -86,7 +86,7 @@ export async function bundle(root) {
     // node_modules, only when used (ws falls back to JS when they are missing).
     // TypeScript compilers oclif loads only for .ts sources in development (bin/dev.js).
     external,
-    plugins: [oclifFromCodeCache(Object.keys(createRequire(join(root, 'package.json'))('@oclif/core')))],
+    plugins: [oclifFromCodeCache(Object.keys(createRequire(join(root, 'package.json'))('@oclif/core'))), lazyWsBuiltins()],
     // CommonJS dependencies (oclif, ws…) call require() for Node built-ins; an ES module has none.
     banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
   });
@@ -181,6 +181,30 @@ function lazyOclifModules() {
       });
       build.onEnd(() => {
         if (rewritten < 7) console.warn(`bundle: only ${rewritten} of 7 oclif start-up rewrites applied (has @oclif/core changed?)`);
+      });
+    },
+  };
+}
+
+/**
+ * ws requires https and tls (for wss: URLs) and zlib (for permessage-deflate, which the CLI and
+ * the engine turn off) when it loads; they load on first use instead. The same warning as above.
+ */
+function lazyWsBuiltins() {
+  const statement = /^const (https|tls|zlib) = require\('\1'\);$/gm;
+  let rewritten = 0;
+  return {
+    name: 'lazy-ws-builtins',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]node_modules[\\/]ws[\\/]lib[\\/](websocket|permessage-deflate)\.js$/ }, ({ path }) => {
+        const text = readFileSync(path, 'utf8').replace(statement, (_, name) => {
+          rewritten++;
+          return `const ${name} = new Proxy({}, { get: (_, key) => require('${name}')[key] });`;
+        });
+        return { contents: text, loader: 'js' };
+      });
+      build.onEnd(() => {
+        if (rewritten < 3) console.warn(`bundle: only ${rewritten} of 3 ws start-up rewrites applied (has ws changed?)`);
       });
     },
   };
