@@ -29,7 +29,7 @@ let out;
 try {
   out = await bundle(root);
 } catch (err) {
-  fail(`esbuild: ${err.message}`);
+  fail(`bundle: ${err.message}`);
 }
 // Run in the bundle's directory: `oclif manifest` deletes ./oclif.manifest.json first. It loads
 // every bundled command, so a command that does not load from the bundle fails the build here.

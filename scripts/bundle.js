@@ -47,6 +47,9 @@ export async function bundle(root) {
       out: join('commands', relative(join(root, 'src', 'commands'), file).replace(/\.ts$/, '')),
     })),
   ];
+  // Native (the PTY library) or optional native speed-ups of ws: resolved at run time, from
+  // node_modules, only when used (ws falls back to JS when they are missing). TypeScript
+  // compilers oclif loads only for .ts sources in development (bin/dev.js).
   const external = ['@lydell/node-pty', 'bufferutil', 'utf-8-validate', 'typescript', 'ts-node', 'tsx'];
   await esbuild.build({
     stdin: { contents: "module.exports = require('@oclif/core');", resolveDir: root, sourcefile: 'oclif-core.js', loader: 'js' },
@@ -82,11 +85,8 @@ export async function bundle(root) {
     sourcesContent: false,
     legalComments: 'inline',
     logLevel: 'warning',
-    // Native (the PTY library) or optional native speed-ups of ws: resolved at run time, from
-    // node_modules, only when used (ws falls back to JS when they are missing).
-    // TypeScript compilers oclif loads only for .ts sources in development (bin/dev.js).
     external,
-    plugins: [oclifFromCodeCache(Object.keys(createRequire(join(root, 'package.json'))('@oclif/core'))), lazyWsBuiltins()],
+    plugins: [oclifFromCodeCache(root, Object.keys(createRequire(join(root, 'package.json'))('@oclif/core'))), lazyWsBuiltins()],
     // CommonJS dependencies (oclif, ws…) call require() for Node built-ins; an ES module has none.
     banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
   });
@@ -102,7 +102,7 @@ export async function bundle(root) {
  * The loader runs in the module that esbuild puts in some chunk: one directory below the bundle
  * root, like every file, hence '../'.
  */
-function oclifFromCodeCache(names) {
+function oclifFromCodeCache(root, names) {
   const loader = `
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -126,7 +126,7 @@ export const { ${names.join(', ')} } = oclif.exports;
     name: 'oclif-from-code-cache',
     setup(build) {
       build.onResolve({ filter: /^@oclif\/core$/ }, () => ({ path: 'oclif-core', namespace: 'oclif-from-code-cache' }));
-      build.onLoad({ filter: /.*/, namespace: 'oclif-from-code-cache' }, () => ({ contents: loader, loader: 'js', resolveDir: process.cwd() }));
+      build.onLoad({ filter: /.*/, namespace: 'oclif-from-code-cache' }, () => ({ contents: loader, loader: 'js', resolveDir: root }));
     },
   };
 }
@@ -152,8 +152,10 @@ oclif.exports.Config.load(${JSON.stringify(join(file, '..', '..'))}).then(() => 
  * oclif requires some modules at load time that a run with a manifest never uses, or uses only
  * for help: they load on first use instead. Its Node version check cannot run in a bundle (it
  * reads its package.json through __dirname, which an ES module lacks, so it always threw and was
- * skipped), but it loaded semver first: the call goes. A pattern that no longer matches after an
- * oclif upgrade costs start-up time, not behaviour; the build says so.
+ * skipped), but it loaded semver first: the call goes. Its import() of command modules calls the
+ * function the loader passes in (oclifFromCodeCache): the build fails if it cannot. Any other
+ * pattern that no longer matches after an oclif upgrade costs start-up time, not behaviour; the
+ * build warns.
  */
 function lazyOclifModules() {
   const lazy = ['tinyglobby', 'minimatch', 'lilconfig', 'ejs'];
@@ -169,9 +171,12 @@ function lazyOclifModules() {
           return `const ${name} = new Proxy({}, { get: (_, key) => ${wrap}require("${mod}")${close}[key] });`;
         });
         if (/[\\/]lib[\\/]module-loader\.js$/.test(path)) {
-          const before = text;
           text = text.replace(/await import\(/g, 'await __import(');
-          if (text !== before) rewritten++;
+          // Not optional: an import() left in would fail every command at run time.
+          if (!text.includes('await __import(') || /[^_]import\(/.test(text.replace(/\/\/.*|`[^`]*`|'[^']*'/g, ''))) {
+            return { errors: [{ text: `cannot route the import() calls of ${path} through the loader (has @oclif/core changed?)` }] };
+          }
+          rewritten++;
         }
         if (/[\\/]lib[\\/]index\.js$/.test(path) && /^checkNodeVersion\(\);$/m.test(text)) {
           text = text.replace(/^checkNodeVersion\(\);$/m, '');
