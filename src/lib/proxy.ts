@@ -3,12 +3,11 @@
 // sent early is lost; after it, a raw relay with backpressure both ways.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import WebSocket, { type ClientOptions, type RawData } from 'ws';
+import WebSocket, { type RawData } from 'ws';
 import { ApiClient, apiPath, ConnectionError } from './api.js';
 import { OperationError } from './errors.js';
 import { findPortHolder } from './port-holder.js';
 import { openWebSocket, refusalError } from './ws.js';
-import { connectReadingIntoSlabs } from './socket-reads.js';
 import type { PortMapping } from './port-mapping.js';
 import {
   PROXY_CLOSE_GOING_AWAY,
@@ -108,10 +107,7 @@ export class Tunnel {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const url = api.wsUrl(apiPath('sprites', sprite, 'proxy'));
     api.trace(`--> WS ${url} (${this.label})`);
-    // Plain ws: (the local engine, mostly): reads into slabs, no buffer per read and whole messages
-    // passed on as views (socket-reads.ts): about 0.8 CPU-s less per GiB received (perf-proxy.md).
-    const reads = url.startsWith('ws:') ? { createConnection: connectReadingIntoSlabs as ClientOptions['createConnection'] } : {};
-    this.ws = openWebSocket(api, url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headers: { [PROXY_HALF_CLOSE_HEADER]: PROXY_HALF_CLOSE_EOF }, ...reads });
+    this.ws = openWebSocket(api, url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headers: { [PROXY_HALF_CLOSE_HEADER]: PROXY_HALF_CLOSE_EOF } });
     this.timer = setTimeout(() => this.fail(new ProxyClosedError(`${this.label}: no answer from the proxy within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, 0)), HANDSHAKE_TIMEOUT_MS);
 
     this.ws.on('unexpected-response', (_req, res) => {
