@@ -13,6 +13,8 @@ import {
   PROXY_CLOSE_GOING_AWAY,
   PROXY_CLOSE_NORMAL,
   PROXY_EOF_MESSAGE,
+  PROXY_HALF_CLOSE_EOF,
+  PROXY_HALF_CLOSE_HEADER,
   isProxyEof,
   joinHostPort,
   parseProxyConnected,
@@ -105,7 +107,7 @@ export class Tunnel {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const url = api.wsUrl(apiPath('sprites', sprite, 'proxy'));
     api.trace(`--> WS ${url} (${this.label})`);
-    this.ws = openWebSocket(api, url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    this.ws = openWebSocket(api, url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headers: { [PROXY_HALF_CLOSE_HEADER]: PROXY_HALF_CLOSE_EOF } });
     this.timer = setTimeout(() => this.fail(new ProxyClosedError(`${this.label}: no answer from the proxy within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, 0)), HANDSHAKE_TIMEOUT_MS);
 
     this.ws.on('unexpected-response', (_req, res) => {

@@ -34,7 +34,7 @@ const zeroMask = (mask: Buffer): void => {
 export function openWebSocket(api: ApiClient, url: string, options: ClientOptions = {}): WebSocket {
   return new WebSocket(url, {
     ...options,
-    headers: api.headers(),
+    headers: { ...api.headers(), ...options.headers },
     perMessageDeflate: false,
     ...(maskingUnneeded(api.target, url) ? { generateMask: zeroMask } : {}),
   });

@@ -27,6 +27,14 @@ export interface ProxyConnected {
  */
 export const PROXY_EOF_MESSAGE = '{"type":"eof"}';
 
+/**
+ * Request header by which a client says it understands the eof message. Only such clients get one
+ * from the engine; to any other (a §6 client such as the official SDK, which ignores text after
+ * the handshake) the target finishing is a close 1000, or it would wait for an end that never comes.
+ */
+export const PROXY_HALF_CLOSE_HEADER = 'sprites-proxy-half-close';
+export const PROXY_HALF_CLOSE_EOF = 'eof';
+
 export function isProxyEof(text: string): boolean {
   try {
     const msg = JSON.parse(text) as { type?: unknown };

@@ -325,6 +325,26 @@ describe('sprites proxy: tunnels', () => {
     expect(await stopProxy(p)).toBe(0);
   });
 
+  it('keeps carrying the local bytes after the sprite side has finished sending (half-close asked for)', async () => {
+    const received: Buffer[] = [];
+    let targetSawEnd = false;
+    const server = await listenTcp((s) => {
+      s.end('early goodbye');
+      s.on('data', (c: Buffer) => received.push(c));
+      s.on('end', () => (targetSawEnd = true));
+    });
+    const p = await startProxy(['demo', `0:${server.port}`], 1);
+    const client = await dial(p.ports[0]!);
+    // The engine closes the tunnel when the target finishes unless the CLI asked for the eof message.
+    expect((await readAll(client)).toString()).toBe('early goodbye');
+    const late = patternBytes(2 * 1024 * 1024, 77);
+    await sendAll(client, late);
+    await waitUntil(() => targetSawEnd, 'the EOF at the target');
+    expect(sha256(received)).toBe(sha256(late));
+    expect(await stopProxy(p)).toBe(0);
+    await server.close();
+  });
+
   it('applies backpressure both ways through the whole chain', async () => {
     let target: Socket | undefined;
     const server = await listenTcp((s) => {

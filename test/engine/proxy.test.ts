@@ -37,9 +37,12 @@ interface Opened {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-function open(sprite = 'demo', token = TOKEN): Opened {
+/** The half-close extension is asked for by a header (our CLI sends it); §6 clients do not. */
+const HALF_CLOSE = { 'sprites-proxy-half-close': 'eof' };
+
+function open(sprite = 'demo', token = TOKEN, headers: Record<string, string> = HALF_CLOSE): Opened {
   const ws = new WebSocket(`${engine.url.replace('http', 'ws')}/v1/sprites/${sprite}/proxy`, {
-    headers: { authorization: `Bearer ${token}` },
+    headers: { authorization: `Bearer ${token}`, ...headers },
     perMessageDeflate: false,
   });
   const texts: string[] = [];
@@ -69,8 +72,8 @@ function upgradeStatus(sprite: string, token: string): Promise<number> {
   });
 }
 
-async function connected(target: { host?: string; port: number }, sprite = 'demo'): Promise<Opened> {
-  const o = open(sprite);
+async function connected(target: { host?: string; port: number }, sprite = 'demo', headers?: Record<string, string>): Promise<Opened> {
+  const o = open(sprite, TOKEN, headers);
   await opened(o);
   o.ws.send(JSON.stringify(target));
   await waitUntil(() => o.texts.length > 0, 'the connected message');
@@ -252,6 +255,16 @@ describe('proxy relay', () => {
     await server.close();
   });
 
+  it('sends no eof message to a client that did not ask for the half-close extension', async () => {
+    const server = await listenTcp((s) => s.on('data', () => s.end('bye')));
+    const o = await connected({ port: server.port }, 'demo', {});
+    o.ws.send(Buffer.from('hi'), { binary: true });
+    expect((await closedWithin(o)).code).toBe(1000);
+    expect(Buffer.concat(o.bytes).toString()).toBe('bye');
+    expect(o.texts.slice(1)).toEqual([]);
+    await server.close();
+  });
+
   it('closes a sprite\'s tunnels when the sprite is deleted', async () => {
     await engine.store.create({ name: 'doomed' });
     const server = await listenTcp(() => {});
@@ -270,6 +283,61 @@ describe('proxy relay', () => {
     await server.close();
   });
 });
+
+// What the official SDK (@fly/sprites proxy.js) does on the wire: no half-close header, masked
+// frames, the text init, binary data; it ignores text after the handshake and ends its local
+// connection only on the close. So the target finishing must close the socket (§6: close 1000 is
+// EOF), after every byte the target sent, or the SDK's local client waits forever.
+describe('a §6 client without the half-close extension (the official SDK)', () => {
+  it('gets every byte of the answer and then a close 1000 when the target finishes', async () => {
+    // Like the bench's sink: a length line, that many bytes, then the count and the end.
+    const server = await listenTcp((s) => {
+      let head = '';
+      let expected = -1;
+      let n = 0;
+      s.on('data', (c: Buffer) => {
+        if (expected < 0) {
+          head += c.toString('latin1');
+          const nl = head.indexOf('\n');
+          if (nl < 0) return;
+          expected = Number(head.slice(0, nl));
+          n = head.length - nl - 1;
+        } else n += c.length;
+        if (n >= expected) s.end(`${n}\n`);
+      });
+    });
+    const payload = patternBytes(5 * 1024 * 1024 + 3, 31);
+    const o = open('demo', TOKEN, {});
+    await opened(o);
+    o.ws.send(JSON.stringify({ host: 'localhost', port: server.port }));
+    await waitUntil(() => o.texts.length > 0, 'the connected message');
+    expect(JSON.parse(o.texts[0]!).status).toBe('connected');
+    o.ws.send(Buffer.from(`${payload.length}\n`), { binary: true });
+    for (let i = 0; i < payload.length; i += 64 * 1024) o.ws.send(payload.subarray(i, i + 64 * 1024), { binary: true });
+    expect((await closedWithin(o)).code).toBe(1000);
+    expect(Buffer.concat(o.bytes).toString()).toBe(`${payload.length}\n`);
+    expect(o.texts.slice(1)).toEqual([]);
+    await server.close();
+  });
+
+  it('delivers a large answer whole before the close', async () => {
+    const answer = patternBytes(8 * 1024 * 1024 + 1, 41);
+    const server = await listenTcp((s) => s.once('data', () => s.end(answer)));
+    const o = await connected({ port: server.port }, 'demo', {});
+    o.ws.send(Buffer.from('go'), { binary: true });
+    expect((await closedWithin(o)).code).toBe(1000);
+    expect(sha256(o.bytes)).toBe(sha256(answer));
+    await server.close();
+  });
+});
+
+/** The close, or a clear failure when none comes (a §6 client would wait forever). */
+async function closedWithin(o: Opened, ms = 10_000): Promise<{ code: number; reason: string }> {
+  let result: { code: number; reason: string } | undefined;
+  void o.closed.then((r) => (result = r));
+  await waitUntil(() => result !== undefined, 'the close after the target finished (a §6 client has no other EOF)', ms);
+  return result!;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -151,6 +151,40 @@ describe.skipIf(unavailable !== undefined)('sandbox driver', () => {
     }
   });
 
+  it('hands over the target connection itself: the first bytes, half-close both ways, and a reset', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    // A banner at once (the agent must not have read it), an answer only after the client's EOF,
+    // and each connection's error code printed (a reset must arrive as one, not as a clean end).
+    const server = spawn(
+      'alpha',
+      `exec node -e 'require("net").createServer({ allowHalfOpen: true }, (s) => { let n = 0; s.write("banner;"); s.on("data", (c) => (n += c.length)); s.on("end", () => s.end("got " + n)); s.on("error", (e) => console.log(e.code)); }).listen(${port}, "127.0.0.1", () => console.log("up"))'`,
+    );
+    let out = '';
+    const up = new Promise<void>((resolve) => server.onStdout((c) => (out += c.toString()).includes('up') && resolve()));
+    try {
+      await up;
+      const conn = (await driver.dial('alpha', 'localhost', port)) as import('node:net').Socket;
+      const answer = new Promise<string>((resolve) => {
+        let got = '';
+        conn.on('data', (c: Buffer) => (got += c.toString()));
+        conn.once('end', () => resolve(got));
+      });
+      conn.end('x'.repeat(100_000));
+      expect(await answer).toBe('banner;got 100000');
+      conn.destroy();
+
+      const doomed = (await driver.dial('alpha', 'localhost', port)) as import('node:net').Socket;
+      doomed.write('y');
+      doomed.resetAndDestroy();
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('ECONNRESET') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(out).toContain('ECONNRESET');
+    } finally {
+      server.kill('SIGKILL');
+      await collect(server);
+    }
+  });
+
   it('holds 200 concurrent dials', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const server = spawn(

@@ -1,7 +1,7 @@
 // The sandbox driver: each sprite runs in its own Linux namespaces (mount, pid, uts, ipc, net)
 // with an overlay root whose writable layer is the sprite's disk. One holder process per sprite
 // owns the namespaces; every command enters them with nsenter; a net agent inside the sprite's
-// network namespace carries the engine's dials to the sprite's localhost.
+// network namespace dials the sprite's localhost for the engine and hands it the connected sockets.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -52,7 +52,7 @@ export class SandboxDriver implements SpriteDriver {
   private readonly running = new Map<string, Running>();
   /** Prepares in flight, so concurrent callers share one holder. */
   private readonly starting = new Map<string, Promise<Running>>();
-  /** Unix sockets of the net agents: short paths, whatever the data dir is. Exists while sprites run. */
+  /** Unix sockets of the egress proxies: short paths, whatever the data dir is. Exists while sprites run. */
   private runDir: string | undefined;
   private nextSocket = 0;
 
@@ -92,7 +92,7 @@ export class SandboxDriver implements SpriteDriver {
     let agent: NetAgent | undefined;
     try {
       await egress.listen(egressSocket);
-      agent = await NetAgent.start(holder.pid, join(this.runDir, `${n}.dial.sock`), egressSocket, EGRESS_PORT);
+      agent = await NetAgent.start(holder.pid, egressSocket, EGRESS_PORT);
       await this.applyMemory(sprite);
     } catch (err) {
       await Promise.all([holder.stop(), egress.close(egressSocket), agent?.stop()]);

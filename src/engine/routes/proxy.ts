@@ -12,6 +12,8 @@ import {
   PROXY_CLOSE_GOING_AWAY,
   PROXY_CLOSE_NORMAL,
   PROXY_EOF_MESSAGE,
+  PROXY_HALF_CLOSE_EOF,
+  PROXY_HALF_CLOSE_HEADER,
   isProxyEof,
   joinHostPort,
   parseProxyInit,
@@ -65,14 +67,15 @@ export function installProxy(engine: Engine): void {
     async handle({ req, socket, head, params }) {
       const sprite = params.name!;
       engine.store.require(sprite);
+      const halfClose = req.headers[PROXY_HALF_CLOSE_HEADER] === PROXY_HALF_CLOSE_EOF;
       const ws = await engine.accept(req, socket, head);
-      serveProxy(engine, sprite, ws, track);
+      serveProxy(engine, sprite, ws, halfClose, track);
     },
   };
   engine.router.addUpgrade(route);
 }
 
-function serveProxy(engine: Engine, sprite: string, ws: WebSocket, track: (sprite: string, close: (why: string) => void) => () => void): void {
+function serveProxy(engine: Engine, sprite: string, ws: WebSocket, halfClose: boolean, track: (sprite: string, close: (why: string) => void) => () => void): void {
   let target: Duplex | undefined;
   let finished = false;
   const untrack = track(sprite, (why) => finish(PROXY_CLOSE_GOING_AWAY, why));
@@ -112,6 +115,8 @@ function serveProxy(engine: Engine, sprite: string, ws: WebSocket, track: (sprit
   let onRelayMessage: ((data: RawData, isBinary: boolean) => void) | undefined;
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
+    // After a close has begun, late messages have nowhere to go.
+    if (finished) return;
     if (onRelayMessage) return onRelayMessage(data, isBinary);
     if (early) {
       early.push([data, isBinary]);
@@ -138,7 +143,7 @@ function serveProxy(engine: Engine, sprite: string, ws: WebSocket, track: (sprit
         conn.allowHalfOpen = true;
         const connected: ProxyConnected = { status: 'connected', target: where };
         ws.send(JSON.stringify(connected));
-        onRelayMessage = relay(ws, conn, finish);
+        onRelayMessage = relay(ws, conn, halfClose, finish);
         for (const [d, b] of early!) onRelayMessage(d, b);
         early = undefined;
         if (conn.writableNeedDrain) conn.once('drain', () => ws.resume());
@@ -162,7 +167,7 @@ function reset(conn: Duplex): void {
 }
 
 /** Wire the target to the socket; returns the handler for the client's messages. */
-function relay(ws: WebSocket, conn: Duplex, finish: (code: number, why: string) => void): (data: RawData, isBinary: boolean) => void {
+function relay(ws: WebSocket, conn: Duplex, halfClose: boolean, finish: (code: number, why: string) => void): (data: RawData, isBinary: boolean) => void {
   let clientEof = false;
   let targetEof = false;
   let paused = false;
@@ -183,7 +188,8 @@ function relay(ws: WebSocket, conn: Duplex, finish: (code: number, why: string) 
   });
   conn.on('end', () => {
     targetEof = true;
-    if (clientEof) finish(PROXY_CLOSE_NORMAL, '');
+    // Without the half-close extension a close is the only EOF §6 has (after the data queued before it).
+    if (clientEof || !halfClose) finish(PROXY_CLOSE_NORMAL, '');
     else ws.send(PROXY_EOF_MESSAGE);
   });
   conn.on('error', () => {});
