@@ -9,6 +9,7 @@ import { UsageError } from './errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
 import { openWebSocket, refusalError } from './ws.js';
 import { connectReadingIntoSlabs } from './socket-reads.js';
+import { YoungGcPacer } from './young-gc.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
 /** Keepalive (§2): ping this often; a peer silent for three intervals (45 s) is dead. */
@@ -277,8 +278,10 @@ export class ExecSession {
       return;
     }
     let waiting = false;
+    const pacer = new YoungGcPacer();
     const onData = (chunk: Buffer) => {
       if (ws.readyState !== WebSocket.OPEN) return;
+      pacer.carried(chunk.byteLength);
       const payload = this.tty ? chunk : encodeFrame({ kind: 'stdin', data: chunk });
       ws.send(payload, { binary: true }, () => {
         if (waiting && ws.bufferedAmount < STDIN_LOW_WATER) {

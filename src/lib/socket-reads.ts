@@ -7,6 +7,7 @@
 // few dozen MiB (docs/notes/perf-stream.md).
 import net from 'node:net';
 import type { ClientRequestArgs } from 'node:http';
+import { YoungGcPacer } from './young-gc.js';
 
 export const SLAB_BYTES = 1024 * 1024;
 /** Below this much room left, the next read goes into a new slab. */
@@ -19,6 +20,7 @@ export const MIN_READ_BYTES = 64 * 1024;
 export function connectReadingIntoSlabs(options: ClientRequestArgs): net.Socket {
   let slab = Buffer.allocUnsafe(SLAB_BYTES);
   let used = 0;
+  const pacer = new YoungGcPacer();
   const socket: net.Socket = net.connect({
     ...(options as net.NetConnectOpts),
     // ws puts the request's URL path in `path`, which net would take for a unix socket (as ws does).
@@ -36,6 +38,7 @@ export function connectReadingIntoSlabs(options: ClientRequestArgs): net.Socket 
       // false (the consumer is full) stops reading until it asks for more (net restarts it in _read).
       callback: (bytes: number, into: Uint8Array) => {
         used += bytes;
+        pacer.carried(bytes);
         return socket.push(Buffer.from(into.buffer, into.byteOffset, bytes));
       },
     },
