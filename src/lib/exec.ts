@@ -9,7 +9,7 @@ import { UsageError } from './errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
 import { openWebSocket, refusalError } from './ws.js';
 import { connectReadingIntoSlabs } from './socket-reads.js';
-import { YoungGcPacer } from './young-gc.js';
+import { YoungGcPacer } from '../protocol/young-gc.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
 /** Keepalive (§2): ping this often; a peer silent for three intervals (45 s) is dead. */

@@ -7,7 +7,7 @@
 // few dozen MiB (docs/notes/perf-stream.md).
 import net from 'node:net';
 import type { ClientRequestArgs } from 'node:http';
-import { YoungGcPacer } from './young-gc.js';
+import { YoungGcPacer } from '../protocol/young-gc.js';
 
 export const SLAB_BYTES = 1024 * 1024;
 /** Below this much room left, the next read goes into a new slab. */

@@ -1,9 +1,10 @@
-// Keeps a bulk stream's memory flat. Every buffer a stream passes through is an ArrayBuffer, and
-// V8 collects dead young ArrayBuffers only once about 32 MB of them have piled up (a fixed
-// threshold, whatever --max-semi-space-size says); some get promoted on the way and are then
-// freed only by mark-compacts. So a CLI carrying 1 GiB held ~35 MB of dead buffers at any time.
-// A young-generation collection every few MiB frees them while they are few; it costs a fraction
-// of a millisecond, less CPU than the mark-compacts it avoids (docs/notes/perf-stream.md).
+// Keeps a bulk stream's memory flat (the CLI's exec streams and the engine's stdin path; in
+// protocol/ because both sides use it, and it does no I/O). Every buffer a stream passes through
+// is an ArrayBuffer, and V8 collects dead young ArrayBuffers only once about 32 MB of them have
+// piled up (a fixed threshold, whatever --max-semi-space-size says); some get promoted on the way
+// and are then freed only by mark-compacts. So a CLI carrying 1 GiB held ~35 MB of dead buffers at
+// any time. A young-generation collection every few MiB frees them while they are few; it costs a
+// fraction of a millisecond, less CPU than the mark-compacts it avoids (docs/notes/perf-stream.md).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
