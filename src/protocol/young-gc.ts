@@ -5,8 +5,7 @@
 // and are then freed only by mark-compacts. So a CLI carrying 1 GiB held ~35 MB of dead buffers at
 // any time. A young-generation collection every few MiB frees them while they are few; it costs a
 // fraction of a millisecond, less CPU than the mark-compacts it avoids (docs/notes/perf-stream.md).
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { createRequire } from 'node:module';
 
 /** Bytes carried between two young-generation collections. */
 export const BYTES_PER_YOUNG_GC = 4 * 1024 * 1024;
@@ -23,8 +22,10 @@ function v8Gc(): Gc | null {
   try {
     const existing = (globalThis as { gc?: Gc }).gc;
     if (typeof existing === 'function') return (gc = existing);
-    setFlagsFromString('--expose-gc');
-    const exposed = runInNewContext('gc') as unknown;
+    // Loaded here, not at import: node:v8 and node:vm cost start-up time every exec would pay.
+    const require = createRequire(import.meta.url);
+    (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+    const exposed = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as unknown;
     gc = typeof exposed === 'function' ? (exposed as Gc) : null;
   } catch {
     gc = null;
