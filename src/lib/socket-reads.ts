@@ -1,15 +1,21 @@
-// A TCP connection that reads into large slabs (net's `onread`) instead of Node's fresh 64 KiB
-// buffer per read. Each read lands right after the previous one in the current slab and is pushed
-// as a view of it, with no copy; a new slab starts when less than MIN_READ_BYTES is left. Reads
-// take up to what is left of the slab, so `ws` gets several whole messages at once and passes
-// them on as views instead of joining a message from pieces. Node's per-read buffers are
+// A TCP connection that reads into slabs of up to 1 MiB (net's `onread`) instead of Node's fresh
+// 64 KiB buffer per read. Each read lands right after the previous one in the current slab and is
+// pushed as a view of it, with no copy; a new slab starts when less than MIN_READ_BYTES is left.
+// Reads take up to what is left of the slab, so `ws` gets several whole messages at once and
+// passes them on as views instead of joining a message from pieces. Node's per-read buffers are
 // allocated outside V8's young generation, and their churn made V8 run a full mark-compact every
 // few dozen MiB (docs/notes/perf-stream.md).
 import net from 'node:net';
 import type { ClientRequestArgs } from 'node:http';
 import { YoungGcPacer } from '../protocol/young-gc.js';
 
-export const SLAB_BYTES = 1024 * 1024;
+/**
+ * The first slab is small (a connection that carries little, e.g. one proxied HTTP request, does
+ * not pay for a large one: docs/notes/perf-proxy.md); each next one is twice as large, up to
+ * MAX_SLAB_BYTES.
+ */
+export const FIRST_SLAB_BYTES = 64 * 1024;
+export const MAX_SLAB_BYTES = 1024 * 1024;
 /** Below this much room left, the next read goes into a new slab. */
 export const MIN_READ_BYTES = 64 * 1024;
 
@@ -18,7 +24,7 @@ export const MIN_READ_BYTES = 64 * 1024;
  * any net.Socket: pause() stops reading, and a consumer that stops taking data stops the reads.
  */
 export function connectReadingIntoSlabs(options: ClientRequestArgs): net.Socket {
-  let slab = Buffer.allocUnsafe(SLAB_BYTES);
+  let slab = Buffer.allocUnsafe(FIRST_SLAB_BYTES);
   let used = 0;
   const pacer = new YoungGcPacer();
   const socket: net.Socket = net.connect({
@@ -29,8 +35,8 @@ export function connectReadingIntoSlabs(options: ClientRequestArgs): net.Socket 
       // Called for the first read and after each read: where the next one lands. A chunk handed
       // out is never written again (the slab only moves forward), so consumers may keep it.
       buffer: () => {
-        if (SLAB_BYTES - used < MIN_READ_BYTES) {
-          slab = Buffer.allocUnsafe(SLAB_BYTES);
+        if (slab.byteLength - used < MIN_READ_BYTES) {
+          slab = Buffer.allocUnsafe(Math.min(slab.byteLength * 2, MAX_SLAB_BYTES));
           used = 0;
         }
         return slab.subarray(used);
