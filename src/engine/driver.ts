@@ -29,9 +29,12 @@ export interface SpriteProcess {
   /** Host pid of the process (the process group leader). */
   readonly pid: number;
   readonly tty: boolean;
-  /** stdout (for a PTY: the merged terminal output). */
+  /**
+   * stdout (for a PTY: the merged terminal output). A chunk is lent: it may be read into again
+   * once the callback returns, so a listener copies what it keeps.
+   */
   onStdout(cb: (chunk: Buffer) => void): void;
-  /** stderr; never called for a PTY. */
+  /** stderr (lent, as for stdout); never called for a PTY. */
   onStderr(cb: (chunk: Buffer) => void): void;
   /** Exit code clamped to 0..255; killed by signal n → 128+n. Called once, after all output. */
   onExit(cb: (code: number) => void): void;

@@ -6,7 +6,8 @@ import type { Session, SessionClient } from './sessions.js';
 import type { OutputChunk } from './scrollback.js';
 import type { PortMessage, SessionInfoMessage } from '../protocol/messages.js';
 import { parseClientControl } from '../protocol/messages.js';
-import { StreamId, decodeFrame, encodeFrame } from '../protocol/frames.js';
+import { StreamId, decodeFrame, encodeFrame, frameInPlace } from '../protocol/frames.js';
+import { YoungGcPacer } from '../protocol/young-gc.js';
 
 /** The server pings; a client silent this long (no pong, no ping, no message) is dropped. */
 const PING_INTERVAL_MS = 15_000;
@@ -46,7 +47,8 @@ export function attachWebSocket(ws: WebSocket, session: Session, options: { repl
   const client: SessionClient = {
     output(chunk: OutputChunk) {
       if (closed) return;
-      const payload = session.tty ? chunk.data : encodeFrame({ kind: chunk.stream === 1 ? 'stdout' : 'stderr', data: chunk.data });
+      const kind = chunk.stream === 1 ? 'stdout' : 'stderr';
+      const payload = session.tty ? chunk.data : chunk.withRoom ? frameInPlace(kind, chunk.withRoom) : encodeFrame({ kind, data: chunk.data });
       ws.send(payload, { binary: true }, () => session.outputDrained());
     },
     exit(code: number) {
@@ -62,7 +64,10 @@ export function attachWebSocket(ws: WebSocket, session: Session, options: { repl
     pending: () => ws.bufferedAmount,
   };
 
+  // Stdin arrives in buffers ws and net allocate per message and per read: collect them often.
+  const stdinPacer = new YoungGcPacer();
   const onStdin = (data: Uint8Array) => {
+    stdinPacer.carried(data.byteLength);
     if (!session.write(data)) {
       ws.pause();
       session.onStdinDrain(() => ws.resume());

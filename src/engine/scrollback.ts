@@ -6,6 +6,11 @@ export interface OutputChunk {
   /** 1 stdout (or the terminal), 2 stderr. */
   stream: 1 | 2;
   data: Buffer;
+  /**
+   * `data` with one spare byte in front, in the same memory, when the session allocated it so:
+   * a §2 frame can be made in place by writing the stream id there (frames.ts frameInPlace).
+   */
+  withRoom?: Buffer;
 }
 
 export class Scrollback {

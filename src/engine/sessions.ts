@@ -66,8 +66,8 @@ export class Session {
     this.id = String(proc.pid > 0 ? proc.pid : registry.syntheticId());
     this.cols = 0;
     this.rows = 0;
-    proc.onStdout((data) => this.onOutput({ stream: 1, data }));
-    proc.onStderr((data) => this.onOutput({ stream: 2, data }));
+    proc.onStdout((data) => this.onOutput(ownChunk(1, data)));
+    proc.onStderr((data) => this.onOutput(ownChunk(2, data)));
     proc.onDrain(() => {
       for (const cb of this.drainWaiters.splice(0)) cb();
     });
@@ -275,6 +275,16 @@ export class Session {
   openPorts(): PortMessage[] {
     return [...this.ports.values()].map((p) => portMessage('port_opened', p));
   }
+}
+
+/**
+ * The session's own copy of a chunk the driver lent it (valid only during the callback), with one
+ * spare byte in front so that clients can frame it without copying it again.
+ */
+function ownChunk(stream: 1 | 2, lent: Buffer): OutputChunk {
+  const withRoom = Buffer.allocUnsafe(lent.byteLength + 1);
+  lent.copy(withRoom, 1);
+  return { stream, data: withRoom.subarray(1), withRoom };
 }
 
 function portMessage(type: PortMessage['type'], port: ListeningPort): PortMessage {

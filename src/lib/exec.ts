@@ -1,13 +1,15 @@
 // An exec session over WebSocket (SPRITES-API.md §2, §3): opens or attaches, frames stdin,
 // writes stdout/stderr with backpressure, and ends on the exit frame. A socket that closes
 // without an exit frame is a TransportError, never a success.
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
 import type { Readable, Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { ApiClient, ConnectionError, apiPath } from './api.js';
 import { UsageError } from './errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
 import { openWebSocket, refusalError } from './ws.js';
+import { connectReadingIntoSlabs } from './socket-reads.js';
+import { YoungGcPacer } from '../protocol/young-gc.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
 /** Keepalive (§2): ping this often; a peer silent for three intervals (45 s) is dead. */
@@ -153,7 +155,9 @@ export class ExecSession {
     const budgetMs = this.api.timeoutMs();
     this.api.trace(`--> WS ${url}`);
     return new Promise((resolve, reject) => {
-      const ws = openWebSocket(this.api, url, { maxPayload: MAX_MESSAGE_BYTES });
+      // Plain ws: (the local engine, mostly): reads into slabs without a buffer per read (socket-reads.ts).
+      const reads = url.startsWith('ws:') ? { createConnection: connectReadingIntoSlabs as ClientOptions['createConnection'] } : {};
+      const ws = openWebSocket(this.api, url, { maxPayload: MAX_MESSAGE_BYTES, ...reads });
       this.ws = ws;
       let opened = false;
       let settled = false;
@@ -274,8 +278,10 @@ export class ExecSession {
       return;
     }
     let waiting = false;
+    const pacer = new YoungGcPacer();
     const onData = (chunk: Buffer) => {
       if (ws.readyState !== WebSocket.OPEN) return;
+      pacer.carried(chunk.byteLength);
       const payload = this.tty ? chunk : encodeFrame({ kind: 'stdin', data: chunk });
       ws.send(payload, { binary: true }, () => {
         if (waiting && ws.bufferedAmount < STDIN_LOW_WATER) {

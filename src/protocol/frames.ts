@@ -56,6 +56,15 @@ export function encodeFrame(frame: Frame): Uint8Array {
   }
 }
 
+/**
+ * An output frame made without copying: `withRoom` is the payload with one spare byte in front
+ * (the payload is withRoom[1..]); the stream id goes into that byte and withRoom is the frame.
+ */
+export function frameInPlace(kind: 'stdout' | 'stderr', withRoom: Uint8Array): Uint8Array {
+  withRoom[0] = StreamId[kind];
+  return withRoom;
+}
+
 /** Decode one binary WebSocket message. Data payloads are views on the input (no copy). */
 export function decodeFrame(message: Uint8Array): DecodedFrame {
   if (message.byteLength === 0) return { kind: 'error', reason: 'empty frame' };

@@ -57,6 +57,16 @@ describe('sprites exec (piped)', () => {
     expect(sha(r.stdoutBytes)).toBe(sha(data));
   });
 
+  it('streams large stdout and stderr at once, each exact (big pipe reads, frames made in place, slab reads)', async () => {
+    // The same random 6 MiB (as base64 text) on both streams: the engine reads each pipe in
+    // chunks of up to 256 KiB into one reused buffer, and the CLI reads the socket into slabs.
+    const r = await exec(['--', 'sh', '-c', 'f=$(mktemp) && head -c 4718592 /dev/urandom | base64 > "$f" && { cat "$f" & cat "$f" >&2; wait; rm "$f"; }']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(6 * 1024 * 1024);
+    expect(r.stdout).toMatch(/^[A-Za-z0-9+/=\n]+$/);
+    expect(sha(Buffer.from(r.stderr))).toBe(sha(r.stdoutBytes));
+  });
+
   it('keeps stdout and stderr apart', async () => {
     const r = await exec(['--', 'sh', '-c', 'echo one; echo two >&2; echo three']);
     expect(r.stdout).toBe('one\nthree\n');

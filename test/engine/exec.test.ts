@@ -34,6 +34,25 @@ describe('WebSocket exec', () => {
     expect(ex.binaries[ex.binaries.length - 1]).toEqual(Buffer.from([3, 3]));
   });
 
+  it('keeps output exact while a client that stopped reading holds it queued (the pipe read buffer is reused)', async () => {
+    const ex = await openExec(engine, execUrl(engine, SPRITE, cmd('seq', '1', '600000')));
+    // A client that does not read: the engine queues up to its high-water mark and pauses the
+    // command. Whatever the timing, the bytes must come out exact once it reads again.
+    ex.ws.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    ex.ws.resume();
+    await ex.waitFor(() => ex.exitCode() !== undefined, 'exit', 30_000);
+    const expected = Array.from({ length: 600000 }, (_, i) => `${i + 1}\n`).join('');
+    expect(ex.stdout().length).toBe(expected.length);
+    expect(ex.stdout() === expected).toBe(true);
+    expect(ex.exitCode()).toBe(0);
+    // The scrollback kept its own copy too: a later attach replays the last MiB exactly.
+    const later = await openExec(engine, execUrl(engine, SPRITE, [], `/${String(ex.texts[0]!.session_id)}`));
+    await later.waitFor(() => later.exitCode() !== undefined, 'exit of the attach', 30_000);
+    expect(later.stdout().length).toBe(1024 * 1024);
+    expect(later.stdout() === expected.slice(-1024 * 1024)).toBe(true);
+  });
+
   it('forwards stdin until the EOF frame, the way @fly/sprites calls it (stdin=true, path)', async () => {
     const ex = await openExec(engine, execUrl(engine, SPRITE, [...cmd('cat'), ['path', 'cat'], ['stdin', 'true']]));
     ex.ws.send(Buffer.from([0, ...Buffer.from('hello ')]));

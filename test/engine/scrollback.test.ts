@@ -30,6 +30,19 @@ describe('Scrollback', () => {
   });
 });
 
+describe('Scrollback and frames made in place', () => {
+  it('drops the spare byte of a chunk cut at the front (it would be payload), keeps it on whole chunks', () => {
+    const withRoom = Buffer.from('_abc');
+    const ring = new Scrollback(5);
+    ring.push({ stream: 1, data: withRoom.subarray(1), withRoom });
+    expect(ring.contents()[0]!.withRoom).toBe(withRoom);
+    ring.push({ stream: 2, data: Buffer.from('def') });
+    const [cut] = ring.contents();
+    expect(cut).toEqual({ stream: 1, data: Buffer.from('bc') });
+    expect(cut!.withRoom).toBeUndefined();
+  });
+});
+
 describe('parseDuration', () => {
   it('reads the forms the API and the CLI use', () => {
     expect(parseDuration('500ms')).toBe(500);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeFrame, encodeFrame, clampExitCode, type Frame } from '../../src/protocol/frames.js';
+import { decodeFrame, encodeFrame, frameInPlace, clampExitCode, type Frame } from '../../src/protocol/frames.js';
 
 const dataFrame = fc.record({
   kind: fc.constantFrom('stdin' as const, 'stdout' as const, 'stderr' as const),
@@ -17,6 +17,19 @@ describe('exec frame codec', () => {
     fc.assert(
       fc.property(anyFrame, (frame) => {
         expect(decodeFrame(encodeFrame(frame))).toEqual(frame);
+      }),
+    );
+  });
+
+  it('frames output in place: the same bytes as encodeFrame, in the memory it was given', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('stdout' as const, 'stderr' as const), fc.uint8Array({ maxLength: 512 }), (kind, data) => {
+        const withRoom = new Uint8Array(data.byteLength + 1);
+        withRoom.set(data, 1);
+        const frame = frameInPlace(kind, withRoom);
+        expect(frame).toBe(withRoom);
+        expect(frame).toEqual(encodeFrame({ kind, data }));
+        expect(decodeFrame(frame)).toEqual({ kind, data });
       }),
     );
   });

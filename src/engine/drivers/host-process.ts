@@ -4,7 +4,7 @@ import { spawn as spawnChild } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { spawn as spawnTerminal } from '@lydell/node-pty';
 import type { SpriteProcess } from '../driver.js';
 import { clampExitCode } from '../../protocol/frames.js';
@@ -67,6 +67,45 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** One read from a command's output pipe takes at most this much. */
+const PIPE_READ_BYTES = 256 * 1024;
+
+interface PipeHandle {
+  reading: boolean;
+  readStop(): number;
+  useUserBuffer?: unknown;
+}
+
+/**
+ * Read a child's output pipe into one reused buffer (net's `onread`) instead of a fresh 64 KiB
+ * buffer per read, whose churn costs the engine a mark-compact GC every few dozen MiB and fresh
+ * pages (docs/notes/perf-stream.md); reads also take up to PIPE_READ_BYTES of what is waiting.
+ * Each chunk is a view valid only during onChunk. child_process gives its pipes no `onread`
+ * option, so the pipe handle moves to a socket that has one: done before the first read (same
+ * tick as the spawn). Returns undefined, leaving the socket as it is, if Node's handle is not as
+ * expected.
+ */
+function readIntoReusedBuffer(socket: Socket, onChunk: (chunk: Buffer) => void): Socket | undefined {
+  const owner = socket as unknown as { _handle: PipeHandle | null };
+  const handle = owner._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function' || typeof handle.readStop !== 'function') return undefined;
+  handle.readStop();
+  handle.reading = false;
+  owner._handle = null;
+  // Without its handle the old socket only closes (it never touches the pipe again).
+  socket.destroy();
+  const buffer = Buffer.allocUnsafe(PIPE_READ_BYTES);
+  const reader = new Socket({
+    handle,
+    readable: true,
+    writable: false,
+    onread: { buffer, callback: (bytes: number) => void onChunk(buffer.subarray(0, bytes)) },
+  } as ConstructorParameters<typeof Socket>[0]);
+  // Flowing, so that EOF ends and closes it (data never goes through the stream itself).
+  reader.resume();
+  return reader;
+}
+
 export function spawnPipes(spec: HostSpawn): SpriteProcess {
   const ev = new Events();
   const child = spawnChild(spec.file, spec.argv.slice(1), {
@@ -87,8 +126,8 @@ export function spawnPipes(spec: HostSpawn): SpriteProcess {
       if (grace) clearTimeout(grace);
       if (paused) return;
       grace = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        stdout.destroy();
+        stderr.destroy();
         ev.emitExit(exitCode!);
       }, PIPE_DRAIN_GRACE_MS);
       return;
@@ -96,19 +135,21 @@ export function spawnPipes(spec: HostSpawn): SpriteProcess {
     if (grace) clearTimeout(grace);
     ev.emitExit(exitCode);
   };
-  const wire = (stream: NodeJS.ReadableStream, listeners: Listener<Buffer>[]) => {
-    stream.on('data', (chunk: Buffer) => {
+  const wire = (socket: Socket, listeners: Listener<Buffer>[]): Socket => {
+    const deliver = (chunk: Buffer) => {
       for (const cb of listeners) cb(chunk);
       if (exitCode !== undefined) finish();
-    });
+    };
+    const stream = readIntoReusedBuffer(socket, deliver) ?? socket.on('data', deliver);
     stream.once('close', () => {
       open--;
       finish();
     });
     stream.on('error', () => {});
+    return stream;
   };
-  wire(child.stdout, ev.stdout);
-  wire(child.stderr, ev.stderr);
+  const stdout = wire(child.stdout as Socket, ev.stdout);
+  const stderr = wire(child.stderr as Socket, ev.stderr);
   child.stdin.on('error', () => {});
   child.stdin.on('drain', () => {
     for (const cb of ev.drain) cb();
@@ -141,13 +182,13 @@ export function spawnPipes(spec: HostSpawn): SpriteProcess {
     },
     pause: () => {
       paused = true;
-      child.stdout.pause();
-      child.stderr.pause();
+      stdout.pause();
+      stderr.pause();
     },
     resume: () => {
       paused = false;
-      child.stdout.resume();
-      child.stderr.resume();
+      stdout.resume();
+      stderr.resume();
       if (exitCode !== undefined) finish();
     },
   };
