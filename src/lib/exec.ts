@@ -1,14 +1,13 @@
 // An exec session over WebSocket (SPRITES-API.md §2, §3): opens or attaches, frames stdin,
 // writes stdout/stderr with backpressure, and ends on the exit frame. A socket that closes
 // without an exit frame is a TransportError, never a success.
-import WebSocket, { type ClientOptions } from 'ws';
+import WebSocket from 'ws';
 import type { Readable, Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { ApiClient, ConnectionError, apiPath } from './api.js';
 import { UsageError } from './errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frames.js';
 import { openWebSocket, refusalError } from './ws.js';
-import { connectReadingIntoSlabs } from './socket-reads.js';
 import { YoungGcPacer } from '../protocol/young-gc.js';
 import { parseServerControl, type PortMessage, type SessionInfoMessage, type SignalName } from '../protocol/messages.js';
 
@@ -155,9 +154,7 @@ export class ExecSession {
     const budgetMs = this.api.timeoutMs();
     this.api.trace(`--> WS ${url}`);
     return new Promise((resolve, reject) => {
-      // Plain ws: (the local engine, mostly): reads into slabs without a buffer per read (socket-reads.ts).
-      const reads = url.startsWith('ws:') ? { createConnection: connectReadingIntoSlabs as ClientOptions['createConnection'] } : {};
-      const ws = openWebSocket(this.api, url, { maxPayload: MAX_MESSAGE_BYTES, ...reads });
+      const ws = openWebSocket(this.api, url, { maxPayload: MAX_MESSAGE_BYTES });
       this.ws = ws;
       let opened = false;
       let settled = false;

@@ -57,13 +57,29 @@ export async function engineAnswers(state: EngineState, timeoutMs = 2000): Promi
   }
 }
 
-/** The running engine, or undefined. A state file left by a dead engine is removed. */
+/**
+ * The running engine, or undefined. A state file left by a dead engine is removed. An engine that is
+ * alive but slow to answer (a loaded machine) gets until START_TIMEOUT_MS: starting a second engine
+ * beside it would take over its state file while it still serves the same data directory.
+ */
 export async function findEngine(paths: SpritesPaths): Promise<EngineState | undefined> {
   const state = await readEngineState(paths.engineStateFile);
   if (!state) return undefined;
-  if (pidAlive(state.pid) && (await engineAnswers(state))) return state;
-  if (!pidAlive(state.pid)) await rm(paths.engineStateFile, { force: true });
-  return undefined;
+  if (!pidAlive(state.pid)) {
+    await rm(paths.engineStateFile, { force: true });
+    return undefined;
+  }
+  if (await engineAnswers(state)) return state;
+  if (!(await looksLikeEngine(state.pid))) return undefined;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline && pidAlive(state.pid)) {
+    if (await engineAnswers(state, Math.max(1, Math.min(5000, deadline - Date.now())))) return state;
+    await delay(POLL_MS);
+  }
+  if (!pidAlive(state.pid)) return findEngine(paths);
+  throw new OperationError(
+    `the local engine (pid ${state.pid}) is running but has not answered for ${START_TIMEOUT_MS / 1000}s; its log: ${paths.engineLogFile} (sprites local stop stops it)`,
+  );
 }
 
 export interface StartOptions {

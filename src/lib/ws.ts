@@ -4,6 +4,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { apiErrorFrom, type ApiClient, type ApiError, type ApiTarget } from './api.js';
 import { headerLookup } from './transport.js';
+import { connectReadingIntoSlabs } from './socket-reads.js';
 
 /**
  * Whether frames to this URL may go unmasked (a zero mask). Masking (RFC 6455 §10.3) protects
@@ -37,6 +38,9 @@ export function openWebSocket(api: ApiClient, url: string, options: ClientOption
     headers: { ...api.headers(), ...options.headers },
     perMessageDeflate: false,
     ...(maskingUnneeded(api.target, url) ? { generateMask: zeroMask } : {}),
+    // Plain ws: (the local engine, mostly): reads into slabs without a buffer per read
+    // (socket-reads.ts); TLS connections go ws's default way.
+    ...(url.startsWith('ws:') ? { createConnection: connectReadingIntoSlabs as ClientOptions['createConnection'] } : {}),
   });
 }
 

@@ -279,6 +279,29 @@ describe('engine discovery edge cases', () => {
     }
   });
 
+  it('an engine that is alive but slow to answer is waited for, never replaced by a second one', async () => {
+    const env = fresh();
+    try {
+      const started = await runCli(['local', 'start', '--json'], { env });
+      expect(started.code, started.stderr).toBe(0);
+      const { pid } = JSON.parse(started.stdout) as { pid: number };
+      // A stopped engine accepts connections (the kernel does) but answers nothing, as one on a
+      // machine too loaded to schedule it would; the discovery probe times out after 2 s.
+      process.kill(pid, 'SIGSTOP');
+      const listing = runCli(['list', '--json'], { env });
+      // The scenario: the engine stays silent past two probe timeouts (2 s each), then recovers.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      process.kill(pid, 'SIGCONT');
+      const r = await listing;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/Started/);
+      const state = JSON.parse(readFileSync(join(env.XDG_STATE_HOME!, 'sprites', 'engine.json'), 'utf8')) as { pid: number };
+      expect(state.pid).toBe(pid);
+    } finally {
+      await runCli(['local', 'stop'], { env });
+    }
+  });
+
   it('local stop never signals an unrelated process that took a dead engine\'s pid', async () => {
     const env = fresh();
     const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
