@@ -1,9 +1,11 @@
 // The local engine's HTTP/WebSocket server: 127.0.0.1 only, every request needs the bearer token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket, SocketConstructorOpts } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { tokenMatches } from './auth.js';
+import { rehome } from './socket-handle.js';
+import { slabReads } from '../protocol/read-slabs.js';
 import { HttpError, SERVER_VERSION, errorBody, sendError } from './http.js';
 import { Router } from './router.js';
 import { SpriteStore, StoreError } from './store.js';
@@ -84,7 +86,7 @@ export class Engine {
   async start(): Promise<void> {
     await this.store.load();
     const server = createServer((req, res) => void this.handleRequest(req, res));
-    server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
+    server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, readingIntoSlabs(socket as Socket), head));
     // Keep-alive sockets must not hold the engine open on shutdown.
     server.keepAliveTimeout = 5000;
     this.server = server;
@@ -149,6 +151,18 @@ export class Engine {
       rejectUpgrade(socket, toHttpError(err));
     }
   }
+}
+
+/**
+ * An upgraded connection reading into slabs (protocol/read-slabs.ts): a WebSocket client's large
+ * messages (exec stdin, proxy uploads) arrive whole in one read and go on as views, instead of
+ * being joined from 64 KiB reads, each a fresh buffer. Done in the tick of the upgrade, before
+ * any read; the connection stays as it is where Node's handle is not as expected.
+ */
+function readingIntoSlabs(socket: Socket): Socket {
+  let adopted: Socket | undefined;
+  adopted = rehome(socket, { readable: true, writable: true, onread: slabReads((chunk) => adopted!.push(chunk)) } as SocketConstructorOpts);
+  return adopted ?? socket;
 }
 
 /**

@@ -3,6 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ApiClient } from './api.js';
 import { TUNNEL_SERVER_OPTIONS, tunnelSocket } from './proxy.js';
+import { acceptReadingIntoSlabs } from './socket-reads.js';
 
 export class PortForwarder {
   private readonly listeners = new Map<number, Server>();
@@ -39,6 +40,6 @@ export class PortForwarder {
   }
 
   private forward(socket: Socket, port: number): void {
-    tunnelSocket(this.api, this.sprite, { host: '', port }, socket);
+    tunnelSocket(this.api, this.sprite, { host: '', port }, acceptReadingIntoSlabs(socket));
   }
 }

@@ -8,6 +8,7 @@ import { ApiClient, apiPath, ConnectionError } from './api.js';
 import { OperationError } from './errors.js';
 import { findPortHolder } from './port-holder.js';
 import { openWebSocket, refusalError } from './ws.js';
+import { acceptReadingIntoSlabs } from './socket-reads.js';
 import type { PortMapping } from './port-mapping.js';
 import {
   PROXY_CLOSE_GOING_AWAY,
@@ -335,8 +336,9 @@ export class ProxyListeners {
     });
   }
 
-  private accept(socket: Socket, mapping: PortMapping, local: string, target: string): void {
-    if (this.closing) return void socket.destroy();
+  private accept(accepted: Socket, mapping: PortMapping, local: string, target: string): void {
+    if (this.closing) return void accepted.destroy();
+    const socket = acceptReadingIntoSlabs(accepted);
     const id = ++this.nextId;
     const peer = joinHostPort(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0);
     this.options.onEvent?.({ type: 'connection_opened', id, local, peer, target });

@@ -4,8 +4,9 @@ import { spawn as spawnChild } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { spawn as spawnTerminal } from '@lydell/node-pty';
+import { rehome } from '../socket-handle.js';
 import type { SpriteProcess } from '../driver.js';
 import { clampExitCode } from '../../protocol/frames.js';
 
@@ -70,39 +71,22 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 /** One read from a command's output pipe takes at most this much. */
 const PIPE_READ_BYTES = 256 * 1024;
 
-interface PipeHandle {
-  reading: boolean;
-  readStop(): number;
-  useUserBuffer?: unknown;
-}
-
 /**
  * Read a child's output pipe into one reused buffer (net's `onread`) instead of a fresh 64 KiB
  * buffer per read, whose churn costs the engine a mark-compact GC every few dozen MiB and fresh
  * pages (docs/notes/perf-stream.md); reads also take up to PIPE_READ_BYTES of what is waiting.
- * Each chunk is a view valid only during onChunk. child_process gives its pipes no `onread`
- * option, so the pipe handle moves to a socket that has one: done before the first read (same
- * tick as the spawn). Returns undefined, leaving the socket as it is, if Node's handle is not as
- * expected.
+ * Each chunk is a view valid only during onChunk. Done before the first read (same tick as the
+ * spawn). Returns undefined, leaving the socket as it is, if Node's handle is not as expected.
  */
 function readIntoReusedBuffer(socket: Socket, onChunk: (chunk: Buffer) => void): Socket | undefined {
-  const owner = socket as unknown as { _handle: PipeHandle | null };
-  const handle = owner._handle;
-  if (!handle || typeof handle.useUserBuffer !== 'function' || typeof handle.readStop !== 'function') return undefined;
-  handle.readStop();
-  handle.reading = false;
-  owner._handle = null;
-  // Without its handle the old socket only closes (it never touches the pipe again).
-  socket.destroy();
   const buffer = Buffer.allocUnsafe(PIPE_READ_BYTES);
-  const reader = new Socket({
-    handle,
+  const reader = rehome(socket, {
     readable: true,
     writable: false,
     onread: { buffer, callback: (bytes: number) => void onChunk(buffer.subarray(0, bytes)) },
-  } as ConstructorParameters<typeof Socket>[0]);
+  } as SocketConstructorOpts);
   // Flowing, so that EOF ends and closes it (data never goes through the stream itself).
-  reader.resume();
+  reader?.resume();
   return reader;
 }
 

@@ -1,6 +1,6 @@
 // The host driver: a sprite's processes are the engine user's processes, run in the sprite's
 // directory; "localhost" inside the sprite is the host's loopback.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { statSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { SpawnError, type ListeningPort, type SpawnDefaults, type SpawnRequest, 
 import { spawnPipes, spawnPty, failedProcess, resolveProgram } from './host-process.js';
 import { listeningPortsOf } from './proc-net.js';
 import { ProcessLedger } from './ledger.js';
+import { slabReads } from '../../protocol/read-slabs.js';
 
 /** Where commands see their home on a real sprite; the host driver maps it onto the host directory. */
 export const SPRITE_HOME = '/home/sprite';
@@ -72,7 +73,8 @@ export class HostDriver implements SpriteDriver {
 
   dial(_sprite: string, host: string, port: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: host === '' || host === 'localhost' ? '127.0.0.1' : host, port });
+      // Reads into slabs (large pieces, no buffer per read: protocol/read-slabs.ts).
+      const socket: Socket = connect({ host: host === '' || host === 'localhost' ? '127.0.0.1' : host, port, onread: slabReads((chunk) => socket.push(chunk)) });
       socket.setNoDelay(true);
       socket.once('connect', () => {
         socket.off('error', reject);

@@ -5,8 +5,10 @@
 // agent never carries a byte of a dialled connection. The other way, it carries connections to the
 // sprite's 127.0.0.1:3128 to the engine's egress proxy. It exits when the engine goes away.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
+import type { Socket, SocketConstructorOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { rehome } from '../socket-handle.js';
+import { slabReads } from '../../protocol/read-slabs.js';
 
 /** Engine → agent. */
 interface DialRequest {
@@ -129,9 +131,16 @@ export class NetAgent {
     if (msg.type === 'failed') return waiter?.reject(new Error(msg.error || 'connection refused'));
     if (!handle) return waiter?.reject(new Error('the sprite\'s net agent sent no connection'));
     if (!waiter) return void handle.destroy();
-    // Each direction ends on its own (half-close), as with a connection dialled here.
-    handle.allowHalfOpen = true;
-    waiter.resolve(handle);
+    // Each direction ends on its own (half-close), as with a connection dialled here; reads go
+    // into slabs (large pieces, no buffer per read), which a socket received over IPC is made
+    // without: its handle moves to a socket made with them, in this tick, before any read.
+    let socket: Socket | undefined;
+    socket = rehome(handle, { allowHalfOpen: true, readable: true, writable: true, onread: slabReads((chunk) => socket!.push(chunk)) } as SocketConstructorOpts);
+    if (!socket) {
+      handle.allowHalfOpen = true;
+      socket = handle;
+    }
+    waiter.resolve(socket);
   }
 
   private lost(why: string): void {
