@@ -51,28 +51,8 @@ export async function bundle(root) {
   // node_modules, only when used (ws falls back to JS when they are missing). TypeScript
   // compilers oclif loads only for .ts sources in development (bin/dev.js).
   const external = ['@lydell/node-pty', 'bufferutil', 'utf-8-validate', 'typescript', 'ts-node', 'tsx'];
-  await esbuild.build({
-    stdin: { contents: "module.exports = require('@oclif/core');", resolveDir: root, sourcefile: 'oclif-core.js', loader: 'js' },
-    outfile: join(out, OCLIF),
+  const common = {
     bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    minify: false,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    legalComments: 'inline',
-    logLevel: 'warning',
-    external,
-    plugins: [lazyOclifModules()],
-  });
-  await esbuild.build({
-    entryPoints: entries,
-    outdir: out,
-    chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node20',
     // No minification and no keepNames: src/engine/sandbox/net-agent.ts runs a function's own
@@ -86,6 +66,21 @@ export async function bundle(root) {
     legalComments: 'inline',
     logLevel: 'warning',
     external,
+  };
+  await esbuild.build({
+    stdin: { contents: "module.exports = require('@oclif/core');", resolveDir: root, sourcefile: 'oclif-core.js', loader: 'js' },
+    outfile: join(out, OCLIF),
+    ...common,
+    format: 'cjs',
+    plugins: [lazyOclifModules()],
+  });
+  await esbuild.build({
+    entryPoints: entries,
+    outdir: out,
+    chunkNames: 'chunks/[name]-[hash]',
+    ...common,
+    splitting: true,
+    format: 'esm',
     plugins: [oclifFromCodeCache(root, Object.keys(createRequire(join(root, 'package.json'))('@oclif/core'))), lazyWsBuiltins()],
     // CommonJS dependencies (oclif, ws…) call require() for Node built-ins; an ES module has none.
     banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
